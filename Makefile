@@ -1,0 +1,82 @@
+# One entry point for people and CI. Every target installs what it needs first, so on a fresh
+# machine (Python 3.11+, Node and npm present, nothing else) `make synth` and `make test` just work.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+NODE_BIN := $(CURDIR)/node_modules/.bin
+CDK := $(NODE_BIN)/cdk
+STACK ?=
+
+# Node 22 from node_modules runs both jsii (the Python <-> JS bridge) and the CDK CLI:
+# the machine's Node 20 is end-of-life for jsii. Nothing phones home.
+export PATH := $(NODE_BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
+export JSII_NODE := $(NODE_BIN)/node
+export CDK_DISABLE_CLI_TELEMETRY := true
+export CDK_DISABLE_VERSION_CHECK := true
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help install synth summary test lint fmt typecheck pytest bench deploy diff destroy list clean
+
+help: ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt $(wildcard containers/*/requirements.txt)
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed ## Create .venv and node_modules (idempotent).
+
+synth: install ## Synthesize every stack into cdk.out and print a summary of each.
+	status=0; $(CDK) synth --quiet || status=$$?; \
+	$(PY) scripts/summary.py cdk.out; exit $$status
+
+summary: install ## Re-print the summary of the last synth.
+	$(PY) scripts/summary.py cdk.out
+
+test: lint pytest ## Everything CI runs: lint, type checks, the whole test suite.
+
+lint: install ## ruff (lint and format check), mypy, hadolint on every Dockerfile.
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	@dockerfiles=$$(find containers -name Dockerfile 2>/dev/null); \
+	if [ -n "$$dockerfiles" ]; then $(VENV)/bin/hadolint $$dockerfiles; fi
+
+fmt: install ## Apply ruff's fixes and formatting.
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+pytest: install ## The test suite only.
+	$(PY) -m pytest
+
+bench: install ## Benchmarks (figures, not pass/fail): synth cost and handler cold start.
+	$(PY) bench/synth_cost.py
+	$(PY) bench/cold_start.py
+
+list: install ## List the stacks of the app.
+	$(CDK) list
+
+deploy: install ## Deploy one stack: make deploy STACK=ServerlessApi
+	@test -n "$(STACK)" || { echo "usage: make deploy STACK=<name> (see make list)"; exit 2; }
+	$(CDK) deploy $(STACK)
+
+diff: install ## Diff one stack (or all) against the deployed one: make diff STACK=ServerlessApi
+	$(CDK) diff $(STACK)
+
+destroy: install ## Destroy one stack: make destroy STACK=ServerlessApi
+	@test -n "$(STACK)" || { echo "usage: make destroy STACK=<name>"; exit 2; }
+	$(CDK) destroy $(STACK)
+
+clean: ## Remove generated files (keeps .venv and node_modules).
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The items service behind the ServerlessApi pattern (handler: ``items.app.lambda_handler``)."""

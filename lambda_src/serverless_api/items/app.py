@@ -1,0 +1,228 @@
+"""REST items service: ``POST/GET /items``, ``GET/PUT/DELETE /items/{id}``.
+
+Every error is a JSON body ``{"statusCode": N, "message": "..."}`` with a 4xx status that says
+what to fix; nothing escapes to API Gateway as a 502. Configuration comes from the environment
+the construct sets: ``TABLE_NAME``, ``ALLOWED_ORIGINS``, and Powertools' own variables.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from typing import Any, TypeVar
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import (
+    APIGatewayRestResolver,
+    CORSConfig,
+    Response,
+    content_types,
+)
+from aws_lambda_powertools.event_handler.exceptions import (
+    BadRequestError,
+    NotFoundError,
+    RequestEntityTooLargeError,
+    ServiceError,
+    ServiceUnavailableError,
+)
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ValidationError
+
+from . import service
+from .models import CreateItem, ReplaceItem
+
+MAX_BODY_BYTES = 16 * 1024
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+_THROTTLED = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+}
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+
+_origins = [o for o in os.environ.get("ALLOWED_ORIGINS", "").split(",") if o]
+app = APIGatewayRestResolver(
+    cors=CORSConfig(allow_origin=_origins[0], extra_origins=_origins[1:], max_age=300)
+    if _origins
+    else None,
+)
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps({"statusCode": status, "message": message}),
+        headers=headers,
+    )
+
+
+def _parse(model: type[Model]) -> Model:
+    """The request body as ``model``, or a 4xx that names the problem."""
+    body = app.current_event.body or ""
+    raw = base64.b64decode(body) if app.current_event.is_base64_encoded else body.encode()
+    if len(raw) > MAX_BODY_BYTES:
+        raise RequestEntityTooLargeError(f"body exceeds {MAX_BODY_BYTES} bytes")
+    if not raw.strip():
+        raise BadRequestError("a JSON body is required")
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequestError("body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise BadRequestError("body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in err.errors()
+        )
+        raise ServiceError(422, f"invalid item: {problems}") from None
+
+
+def _item_id(item_id: str) -> str:
+    if not service.is_item_id(item_id):
+        raise BadRequestError("id must be a UUID such as 3f2c1e9a-6b1d-4c8e-9f3a-2b7d5e4c1a0f")
+    return item_id
+
+
+def _query_params(allowed: set[str]) -> dict[str, str]:
+    params = dict(app.current_event.query_string_parameters or {})
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise BadRequestError(f"unknown query parameter(s): {', '.join(unknown)}")
+    return params
+
+
+@app.post("/items")
+@tracer.capture_method
+def create_item() -> Response[str]:
+    fields = _parse(CreateItem)
+    key = app.current_event.headers.get("Idempotency-Key") or app.current_event.headers.get(
+        "idempotency-key"
+    )
+    if key is not None and not 1 <= len(key) <= 128:
+        raise BadRequestError("Idempotency-Key must be 1 to 128 characters")
+    try:
+        item, created = service.create_item(table, fields, idempotency_key=key)
+    except service.IdempotencyKeyReused:
+        raise ServiceError(409, "Idempotency-Key was already used with a different body") from None
+    if created:
+        metrics.add_metric(name="ItemCreated", unit=MetricUnit.Count, value=1)
+    return Response(
+        status_code=201 if created else 200,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(item),
+        headers={"Location": f"/items/{item['id']}"},
+    )
+
+
+@app.get("/items")
+@tracer.capture_method
+def list_items() -> dict[str, Any]:
+    params = _query_params({"limit", "next_token"})
+    limit_text = params.get("limit", str(DEFAULT_PAGE_SIZE))
+    if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_PAGE_SIZE:
+        raise BadRequestError(f"limit must be an integer from 1 to {MAX_PAGE_SIZE}")
+    try:
+        page = service.list_items(table, limit=int(limit_text), next_token=params.get("next_token"))
+    except service.InvalidToken:
+        raise BadRequestError("next_token is not a token this API issued") from None
+    return {"items": page.items, "next_token": page.next_token}
+
+
+@app.get("/items/<item_id>")
+@tracer.capture_method
+def get_item(item_id: str) -> dict[str, Any]:
+    try:
+        return service.get_item(table, _item_id(item_id))
+    except service.ItemNotFound:
+        raise NotFoundError(f"item {item_id} not found") from None
+
+
+@app.put("/items/<item_id>")
+@tracer.capture_method
+def replace_item(item_id: str) -> dict[str, Any]:
+    item_id = _item_id(item_id)
+    fields = _parse(ReplaceItem)
+    try:
+        item = service.replace_item(table, item_id, fields)
+    except service.ItemNotFound:
+        raise NotFoundError(f"item {item_id} not found") from None
+    except service.VersionConflict as conflict:
+        metrics.add_metric(name="VersionConflict", unit=MetricUnit.Count, value=1)
+        raise ServiceError(
+            409,
+            f"version {fields.version} is stale: item is at version "
+            f"{conflict.current_version}; GET it and retry",
+        ) from None
+    return item
+
+
+@app.delete("/items/<item_id>")
+@tracer.capture_method
+def delete_item(item_id: str) -> Response[str]:
+    try:
+        service.delete_item(table, _item_id(item_id))
+    except service.ItemNotFound:
+        raise NotFoundError(f"item {item_id} not found") from None
+    return Response(status_code=204, content_type=content_types.APPLICATION_JSON, body="")
+
+
+# Path shapes ("*" = one id segment) and their methods, for telling 405 from 404.
+_ROUTES: dict[tuple[str, ...], set[str]] = {
+    ("/items",): {"GET", "POST"},
+    ("/items", "*"): {"GET", "PUT", "DELETE"},
+}
+
+
+@app.not_found
+def not_found(_: Exception) -> Response[str]:
+    """404 for unknown paths, 405 with ``Allow`` for a known path and an unknown method."""
+    parts = [p for p in app.current_event.path.split("/") if p]
+    shape = ("/" + parts[0], *["*"] * (len(parts) - 1)) if parts else ()
+    allowed = _ROUTES.get(shape)
+    if allowed:
+        return _error(405, "method not allowed", {"Allow": ", ".join(sorted(allowed))})
+    return _error(404, f"no route for {app.current_event.http_method} {app.current_event.path}")
+
+
+@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+def unexpected(exc: Exception) -> Response[str]:
+    """Map every error to a JSON response: the resolver's own 4xx, throttling, or a 500."""
+    if isinstance(exc, ServiceError):
+        return _error(exc.status_code, str(exc.msg))
+    if isinstance(exc, ClientError) and exc.response["Error"]["Code"] in _THROTTLED:
+        logger.warning("DynamoDB throttled the request", exc_info=exc)
+        unavailable = ServiceUnavailableError("the table is busy; retry with backoff")
+        return _error(unavailable.status_code, str(unavailable.msg), {"Retry-After": "1"})
+    logger.exception("unhandled error")
+    metrics.add_metric(name="UnhandledError", unit=MetricUnit.Count, value=1)
+    return _error(500, "internal error")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        return app.resolve(event, context)
+    except Exception:  # an event the resolver cannot even parse must still not become a 502
+        logger.exception("could not resolve event")
+        return {
+            "statusCode": 400,
+            "headers": {"Content-Type": content_types.APPLICATION_JSON},
+            "body": json.dumps({"statusCode": 400, "message": "malformed request"}),
+        }

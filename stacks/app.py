@@ -1,0 +1,50 @@
+"""The CDK app: one stack per pattern, cdk-nag's AwsSolutions checks over all of them.
+
+``app.py`` (what ``cdk`` runs) and the tests both build the app here, so what the tests check is
+what ``cdk deploy`` ships.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import App, Environment, Stack, Validations
+from cdk_nag import AwsSolutionsChecks
+
+from .serverless_api import ServerlessApiStack
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Stack name -> stack class. Names are stable: they are the CloudFormation stack names that
+# `cdk deploy <name>` creates, listed in the README.
+STACKS: dict[str, type[Stack]] = {
+    "ServerlessApi": ServerlessApiStack,
+}
+
+
+def cdk_json_context() -> dict[str, Any]:
+    """The context block of cdk.json (feature flags and defaults), for runs without the CLI."""
+    return dict(json.loads((ROOT / "cdk.json").read_text())["context"])
+
+
+def build_app(*, context: Mapping[str, Any] | None = None, outdir: str | None = None) -> App:
+    """Build every stack. Context given here is overridden by the CLI's ``-c`` and cdk.json.
+
+    Stacks are environment-agnostic unless context sets ``account`` and ``region``; nothing
+    here looks anything up in an account.
+    """
+    app = App(
+        context={**cdk_json_context(), **(context or {})},
+        outdir=outdir,
+        analytics_reporting=False,
+    )
+    account = app.node.try_get_context("account")
+    region = app.node.try_get_context("region")
+    env = Environment(account=account, region=region) if account or region else None
+    for name, stack_class in STACKS.items():
+        stack_class(app, name, env=env, description=f"aws-cdk reference stack: {name}")
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return app

@@ -1,0 +1,609 @@
+"""Serverless API pattern: API Gateway (REST) -> Lambda -> DynamoDB.
+
+``ServerlessApi`` is the reusable construct; ``ServerlessApiStack`` wires it for ``cdk deploy``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+
+from .shared import (
+    DEFAULT_LOG_RETENTION,
+    Alarms,
+    ContextConfig,
+    acknowledge,
+    ensure_alarm_topic,
+    merge_props,
+    powertools_layer,
+)
+
+DEFAULT_CODE_PATH = Path(__file__).resolve().parent.parent / "lambda_src" / "serverless_api"
+
+# One JSON object per request: enough to trace a complaint to a request id, an API key, a user
+# and whatever failed (validation, authorizer or integration), without request bodies.
+_ACCESS_LOG_FIELDS = {
+    "requestId": "$context.requestId",
+    "requestTime": "$context.requestTimeEpoch",
+    "ip": "$context.identity.sourceIp",
+    "userAgent": "$context.identity.userAgent",
+    "apiKeyId": "$context.identity.apiKeyId",
+    "user": "$context.authorizer.claims.sub",
+    "httpMethod": "$context.httpMethod",
+    "resourcePath": "$context.resourcePath",
+    "status": "$context.status",
+    "protocol": "$context.protocol",
+    "responseLength": "$context.responseLength",
+    "responseLatency": "$context.responseLatency",
+    "integrationLatency": "$context.integration.latency",
+    "integrationStatus": "$context.integration.status",
+    "errorType": "$context.error.responseType",
+    "errorMessage": "$context.error.message",
+    "xrayTraceId": "$context.xrayTraceId",
+}
+
+_S = apigw.JsonSchemaType
+_ITEM_FIELDS = {
+    "name": apigw.JsonSchema(type=_S.STRING, min_length=1, max_length=200),
+    "description": apigw.JsonSchema(type=_S.STRING, max_length=2000),
+    "quantity": apigw.JsonSchema(type=_S.INTEGER, minimum=0, maximum=1_000_000_000),
+    "tags": apigw.JsonSchema(
+        type=_S.ARRAY,
+        max_items=20,
+        unique_items=True,
+        items=apigw.JsonSchema(type=_S.STRING, min_length=1, max_length=50),
+    ),
+    "expires_at": apigw.JsonSchema(type=_S.INTEGER, minimum=0),
+}
+
+
+class ServerlessApi(Construct):
+    """A REST API in front of a Lambda function that stores items in a DynamoDB table.
+
+    Builds: a DynamoDB table (unless ``table`` is given), a Python 3.13 arm64 function using
+    the public Powertools layer, a regional REST API with JSON-schema request validation, an API
+    key and usage plan, a Cognito user-pool authorizer, alarms to an SNS topic and a dashboard.
+
+    Secure defaults: table on-demand with point-in-time recovery, KMS encryption, TTL on
+    ``expires_at``, deletion protection and RETAIN (DESTROY only when ``removal_policy`` says so);
+    function with X-Ray tracing, JSON logs kept ``log_retention``, and read/write on the one
+    table only; API with access logs (JSON), execution logs at ERROR (no bodies: they may hold
+    personal data), tracing, metrics, stage-wide method throttling, and every method needing
+    both an API key and a Cognito token. Pass ``create_user_pool=False`` (and no ``user_pool``)
+    for API-key-only access.
+
+    Cost drivers: API Gateway requests (about $3.50 per million), Lambda duration (256 MB arm64
+    by default), DynamoDB on-demand requests and storage, plus fixed items: one KMS key for the
+    alarm topic (about $1/month), the alarms ($0.10 each/month) and the dashboard ($3/month).
+    It scales with traffic; the usage plan and stage throttling cap how fast.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        table: dynamodb.ITable | None = None,
+        table_props: Mapping[str, Any] | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        code_path: str | Path = DEFAULT_CODE_PATH,
+        memory_size: int = 256,
+        timeout: Duration | None = None,
+        reserved_concurrency: int | None = None,
+        log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
+        stage_name: str = "v1",
+        throttle_rate_limit: float = 50,
+        throttle_burst_limit: int = 100,
+        quota_per_day: int | None = 10_000,
+        cors_allowed_origins: Sequence[str] | None = None,
+        user_pool: cognito.IUserPool | None = None,
+        create_user_pool: bool = True,
+        user_pool_props: Mapping[str, Any] | None = None,
+        web_acl_arn: str | None = None,
+        alarm_topic: sns.ITopic | None = None,
+        alarm_email: str | None = None,
+        latency_p99_threshold: Duration | None = None,
+    ) -> None:
+        """
+        :param table: an existing table to use instead of creating one. Its partition key
+            must be ``id`` (string); the function gets read/write on it and nothing else.
+        :param table_props: ``dynamodb.Table`` keyword arguments merged over the defaults.
+        :param removal_policy: for the table, user pool and log groups. RETAIN by default.
+        :param code_path: folder holding the ``items`` package (the handler).
+        :param quota_per_day: requests per API key per day; None for no quota.
+        :param cors_allowed_origins: origins allowed by CORS; None or empty disables CORS.
+        :param user_pool: an existing Cognito user pool whose tokens the API accepts.
+        :param create_user_pool: create a user pool when ``user_pool`` is not given.
+        :param user_pool_props: ``cognito.UserPool`` keyword arguments merged over the defaults.
+        :param web_acl_arn: a WAFv2 web ACL (REGIONAL scope) to associate with the stage.
+        :param alarm_topic: an existing topic for alarms; one is created when not given.
+        :param alarm_email: an address to subscribe to the alarm topic (confirm by e-mail).
+        :param latency_p99_threshold: p99 API latency that raises an alarm (default 1 s).
+        """
+        super().__init__(scope, id)
+        origins = list(cors_allowed_origins or [])
+        retain = removal_policy != RemovalPolicy.DESTROY
+
+        self.table: dynamodb.ITable = table or dynamodb.Table(
+            self,
+            "Table",
+            **merge_props(
+                {
+                    "partition_key": dynamodb.Attribute(
+                        name="id", type=dynamodb.AttributeType.STRING
+                    ),
+                    "billing_mode": dynamodb.BillingMode.PAY_PER_REQUEST,
+                    "encryption": dynamodb.TableEncryption.AWS_MANAGED,
+                    "point_in_time_recovery_specification": (
+                        dynamodb.PointInTimeRecoverySpecification(
+                            point_in_time_recovery_enabled=True
+                        )
+                    ),
+                    "time_to_live_attribute": "expires_at",
+                    "deletion_protection": retain,
+                    "removal_policy": removal_policy,
+                },
+                table_props,
+            ),
+        )
+
+        self.function = self._function(
+            code_path=Path(code_path),
+            memory_size=memory_size,
+            timeout=timeout or Duration.seconds(10),
+            reserved_concurrency=reserved_concurrency,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+            origins=origins,
+        )
+        self.table.grant_read_write_data(self.function)
+
+        self.user_pool: cognito.IUserPool | None = user_pool
+        self.user_pool_client: cognito.UserPoolClient | None = None
+        if self.user_pool is None and create_user_pool:
+            pool = self._user_pool(removal_policy, user_pool_props)
+            self.user_pool = pool
+            self.user_pool_client = pool.add_client(
+                "ApiClient",
+                auth_flows=cognito.AuthFlow(user_srp=True),
+                prevent_user_existence_errors=True,
+                generate_secret=False,
+            )
+
+        self.api = self._rest_api(
+            stage_name=stage_name,
+            throttle_rate_limit=throttle_rate_limit,
+            throttle_burst_limit=throttle_burst_limit,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+            origins=origins,
+        )
+        self.url: str = self.api.url
+        self._add_routes()
+        self.api_key = self._usage_plan(throttle_rate_limit, throttle_burst_limit, quota_per_day)
+
+        if web_acl_arn:
+            wafv2.CfnWebACLAssociation(
+                self,
+                "WebAcl",
+                resource_arn=self.api.deployment_stage.stage_arn,
+                web_acl_arn=web_acl_arn,
+            )
+        else:
+            acknowledge(
+                self.api.deployment_stage,
+                "AwsSolutions-APIG3",
+                "WAF is opt-in (web_acl_arn) because a web ACL costs $5/month plus rules and "
+                "requests; API keys, the usage plan and throttling bound abuse without it.",
+            )
+
+        self.alarm_topic = ensure_alarm_topic(
+            self, "AlarmTopic", topic=alarm_topic, email=alarm_email
+        )
+        self.alarms = self._alarms(self.alarm_topic, latency_p99_threshold or Duration.seconds(1))
+        self.dashboard = self._dashboard()
+
+    # -- pieces -------------------------------------------------------------------------------
+
+    def _function(
+        self,
+        *,
+        code_path: Path,
+        memory_size: int,
+        timeout: Duration,
+        reserved_concurrency: int | None,
+        log_retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+        origins: list[str],
+    ) -> lambda_.Function:
+        log_group = logs.LogGroup(
+            self, "FunctionLogs", retention=log_retention, removal_policy=removal_policy
+        )
+        # Our own role, so no AWS-managed policy with logs:* on every log group: the function
+        # may write to its one log group and, through grants below, its one table.
+        role = iam.Role(
+            self,
+            "FunctionRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Items API function: its log group, X-Ray, and its table",
+        )
+        log_group.grant_write(role)
+        function = lambda_.Function(
+            self,
+            "Function",
+            runtime=lambda_.Runtime.PYTHON_3_13,
+            architecture=lambda_.Architecture.ARM_64,
+            handler="items.app.lambda_handler",
+            code=lambda_.Code.from_asset(str(code_path), exclude=["**/__pycache__"]),
+            layers=[powertools_layer(self, "Powertools")],
+            memory_size=memory_size,
+            timeout=timeout,
+            reserved_concurrent_executions=reserved_concurrency,
+            tracing=lambda_.Tracing.ACTIVE,
+            logging_format=lambda_.LoggingFormat.JSON,
+            log_group=log_group,
+            role=role,
+            environment={
+                "TABLE_NAME": self.table.table_name,
+                "ALLOWED_ORIGINS": ",".join(origins),
+                "POWERTOOLS_SERVICE_NAME": "items-api",
+                "POWERTOOLS_METRICS_NAMESPACE": "ServerlessApi",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+            },
+            description="Items REST API handler",
+        )
+        acknowledge(
+            function,
+            "AwsSolutions-L1",
+            "Pinned to python3.13 (supported by Lambda into 2029) to match the Powertools layer "
+            "(python313) and the pinned library the tests run; upgrade both together.",
+        )
+        policy = role.node.try_find_child("DefaultPolicy")
+        if policy is not None:
+            acknowledge(
+                policy,
+                "AwsSolutions-IAM5[Resource::*]",
+                "xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level "
+                "permissions; X-Ray's own documentation grants them on *.",
+            )
+        return function
+
+    def _user_pool(
+        self, removal_policy: RemovalPolicy, overrides: Mapping[str, Any] | None
+    ) -> cognito.UserPool:
+        defaults: dict[str, Any] = {
+            "self_sign_up_enabled": False,
+            "sign_in_aliases": cognito.SignInAliases(email=True),
+            "account_recovery": cognito.AccountRecovery.EMAIL_ONLY,
+            "password_policy": cognito.PasswordPolicy(
+                min_length=12,
+                require_digits=True,
+                require_lowercase=True,
+                require_uppercase=True,
+                require_symbols=True,
+            ),
+            "mfa": cognito.Mfa.REQUIRED,
+            "mfa_second_factor": cognito.MfaSecondFactor(otp=True, sms=False),
+            "deletion_protection": removal_policy != RemovalPolicy.DESTROY,
+            "removal_policy": removal_policy,
+        }
+        pool = cognito.UserPool(self, "UserPool", **merge_props(defaults, overrides))
+        for rule in ("AwsSolutions-COG3", "AwsSolutions-COG8"):
+            acknowledge(
+                pool,
+                rule,
+                "Threat protection needs the Cognito Plus plan, billed per monthly active user; "
+                "MFA is required and sign-up is admin-only instead. Opt in via user_pool_props.",
+            )
+        return pool
+
+    def _rest_api(
+        self,
+        *,
+        stage_name: str,
+        throttle_rate_limit: float,
+        throttle_burst_limit: int,
+        log_retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+        origins: list[str],
+    ) -> apigw.RestApi:
+        access_logs = logs.LogGroup(
+            self, "AccessLogs", retention=log_retention, removal_policy=removal_policy
+        )
+        api = apigw.RestApi(
+            self,
+            "Api",
+            description="Items REST API",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            api_key_source_type=apigw.ApiKeySourceType.HEADER,
+            # API Gateway logs through one role per account and region. Keep it when this stack
+            # goes, or every other API in the account silently stops logging.
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            default_cors_preflight_options=apigw.CorsOptions(
+                allow_origins=origins,
+                allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+                allow_headers=["Content-Type", "Authorization", "X-Api-Key", "Idempotency-Key"],
+                max_age=Duration.minutes(5),
+            )
+            if origins
+            else None,
+            deploy_options=apigw.StageOptions(
+                stage_name=stage_name,
+                tracing_enabled=True,
+                metrics_enabled=True,
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,
+                throttling_rate_limit=throttle_rate_limit,
+                throttling_burst_limit=throttle_burst_limit,
+                access_log_destination=apigw.LogGroupLogDestination(access_logs),
+                access_log_format=apigw.AccessLogFormat.custom(json.dumps(_ACCESS_LOG_FIELDS)),
+            ),
+        )
+        role = api.node.try_find_child("CloudWatchRole")
+        if role is not None:
+            acknowledge(
+                role,
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AmazonAPIGatewayPushToCloudWatchLogs]",
+                "The account-wide API Gateway logging role; this AWS-managed policy is the one "
+                "API Gateway documents for it and is limited to CloudWatch Logs.",
+            )
+        # Errors raised by API Gateway itself (validation, auth, throttling) are JSON too.
+        api.add_gateway_response(
+            "BadRequestBody",
+            type=apigw.ResponseType.BAD_REQUEST_BODY,
+            templates={
+                "application/json": '{"statusCode": 400, "message": '
+                '"$context.error.validationErrorString"}'
+            },
+        )
+        for name, response_type in (
+            ("Default4xx", apigw.ResponseType.DEFAULT_4_XX),
+            ("Default5xx", apigw.ResponseType.DEFAULT_5_XX),
+        ):
+            api.add_gateway_response(
+                name,
+                type=response_type,
+                templates={
+                    "application/json": '{"message": $context.error.messageString, '
+                    '"type": "$context.error.responseType"}'
+                },
+            )
+        return api
+
+    def _add_routes(self) -> None:
+        api = self.api
+        integration = apigw.LambdaIntegration(self.function, allow_test_invoke=False)
+        validator = api.add_request_validator(
+            "Validator", validate_request_body=True, validate_request_parameters=True
+        )
+        create_model = api.add_model(
+            "CreateItemModel",
+            content_type="application/json",
+            schema=apigw.JsonSchema(
+                schema=apigw.JsonSchemaVersion.DRAFT4,
+                title="CreateItem",
+                type=_S.OBJECT,
+                required=["name"],
+                additional_properties=False,
+                properties=_ITEM_FIELDS,
+            ),
+        )
+        replace_model = api.add_model(
+            "ReplaceItemModel",
+            content_type="application/json",
+            schema=apigw.JsonSchema(
+                schema=apigw.JsonSchemaVersion.DRAFT4,
+                title="ReplaceItem",
+                type=_S.OBJECT,
+                required=["name", "version"],
+                additional_properties=False,
+                properties={
+                    **_ITEM_FIELDS,
+                    "version": apigw.JsonSchema(type=_S.INTEGER, minimum=1),
+                },
+            ),
+        )
+
+        authorizer: apigw.IAuthorizer | None = None
+        if self.user_pool is not None:
+            authorizer = apigw.CognitoUserPoolsAuthorizer(
+                self, "Authorizer", cognito_user_pools=[self.user_pool]
+            )
+
+        def method(
+            resource: apigw.IResource,
+            verb: str,
+            *,
+            model: apigw.IModel | None = None,
+            parameters: dict[str, bool] | None = None,
+        ) -> apigw.Method:
+            created = resource.add_method(
+                verb,
+                integration,
+                api_key_required=True,
+                authorizer=authorizer,
+                authorization_type=(
+                    apigw.AuthorizationType.COGNITO if authorizer else apigw.AuthorizationType.NONE
+                ),
+                request_validator=validator,
+                request_models={"application/json": model} if model else None,
+                request_parameters=parameters,
+            )
+            if authorizer is None:
+                for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
+                    acknowledge(
+                        created,
+                        rule,
+                        "The caller chose API-key-only access (create_user_pool=False and no "
+                        "user_pool): every method still requires an API key under a usage plan.",
+                    )
+            return created
+
+        items = api.root.add_resource("items")
+        method(items, "POST", model=create_model)
+        method(
+            items,
+            "GET",
+            parameters={
+                "method.request.querystring.limit": False,
+                "method.request.querystring.next_token": False,
+            },
+        )
+        item = items.add_resource("{id}")
+        path_id = {"method.request.path.id": True}
+        method(item, "GET", parameters=path_id)
+        method(item, "PUT", model=replace_model, parameters=path_id)
+        method(item, "DELETE", parameters=path_id)
+
+    def _usage_plan(
+        self, rate_limit: float, burst_limit: int, quota_per_day: int | None
+    ) -> apigw.IApiKey:
+        plan = self.api.add_usage_plan(
+            "UsagePlan",
+            description="Throttle and quota per API key",
+            throttle=apigw.ThrottleSettings(rate_limit=rate_limit, burst_limit=burst_limit),
+            quota=apigw.QuotaSettings(limit=quota_per_day, period=apigw.Period.DAY)
+            if quota_per_day
+            else None,
+            api_stages=[apigw.UsagePlanPerApiStage(api=self.api, stage=self.api.deployment_stage)],
+        )
+        # API Gateway generates the key's value; it never appears in the template.
+        key = self.api.add_api_key("ApiKey", description="Default client key of the items API")
+        plan.add_api_key(key)
+        return key
+
+    def _alarms(self, topic: sns.ITopic, latency_p99: Duration) -> Alarms:
+        five_minutes = Duration.minutes(5)
+        stage = self.api.deployment_stage
+        alarms = Alarms(self, topic)
+        alarms.add(
+            "FunctionErrors",
+            self.function.metric_errors(period=five_minutes, statistic="Sum"),
+            threshold=1,
+            description="The items function raised errors (unhandled exceptions or timeouts).",
+        )
+        alarms.add(
+            "FunctionThrottles",
+            self.function.metric_throttles(period=five_minutes, statistic="Sum"),
+            threshold=1,
+            description="Lambda throttled the items function: raise concurrency or the limit.",
+        )
+        alarms.add(
+            "Api5xx",
+            stage.metric_server_error(period=five_minutes, statistic="Sum"),
+            threshold=5,
+            description="The items API returned 5 or more 5XX responses in 5 minutes.",
+        )
+        alarms.add(
+            "ApiLatencyP99",
+            stage.metric_latency(period=five_minutes, statistic="p99"),
+            threshold=latency_p99.to_milliseconds(),
+            evaluation_periods=3,
+            description=f"p99 latency of the items API above {latency_p99.to_milliseconds()} ms "
+            "for 15 minutes.",
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        )
+        alarms.add(
+            "TableThrottles",
+            cloudwatch.Metric(
+                namespace="AWS/DynamoDB",
+                metric_name="ThrottledRequests",
+                dimensions_map={"TableName": self.table.table_name},
+                period=five_minutes,
+                statistic="Sum",
+            ),
+            threshold=1,
+            description="DynamoDB throttled requests to the items table.",
+        )
+        return alarms
+
+    def _dashboard(self) -> cloudwatch.Dashboard:
+        stage = self.api.deployment_stage
+        dashboard = cloudwatch.Dashboard(self, "Dashboard")
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="API requests and errors",
+                left=[
+                    stage.metric_count(statistic="Sum"),
+                    stage.metric_client_error(statistic="Sum"),
+                    stage.metric_server_error(statistic="Sum"),
+                ],
+            ),
+            cloudwatch.GraphWidget(
+                title="API latency",
+                left=[stage.metric_latency(statistic="p50"), stage.metric_latency(statistic="p99")],
+            ),
+            cloudwatch.GraphWidget(
+                title="Function",
+                left=[
+                    self.function.metric_invocations(statistic="Sum"),
+                    self.function.metric_errors(statistic="Sum"),
+                    self.function.metric_throttles(statistic="Sum"),
+                ],
+                right=[self.function.metric_duration(statistic="p99")],
+            ),
+            cloudwatch.GraphWidget(
+                title="Table",
+                left=[
+                    self.table.metric_consumed_read_capacity_units(statistic="Sum"),
+                    self.table.metric_consumed_write_capacity_units(statistic="Sum"),
+                ],
+            ),
+            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.alarms), width=24),
+        )
+        return dashboard
+
+
+class ServerlessApiStack(Stack):
+    """Deploys one ``ServerlessApi``. Context keys (``ServerlessApi:<key>`` or ``<key>``):
+    ``removal_policy`` (retain|destroy), ``alarm_email``, ``throttle_rate_limit``,
+    ``throttle_burst_limit``, ``quota_per_day`` (0 = none), ``cors_allowed_origins``
+    (comma-separated), ``auth`` (cognito|api_key), ``web_acl_arn``."""
+
+    def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
+        super().__init__(scope, id, **kwargs)
+        config = ContextConfig(self, id)
+        auth = config.get_str("auth", "cognito")
+        if auth not in ("cognito", "api_key"):
+            raise ValueError(f"context {id}:auth={auth!r}: expected cognito or api_key")
+        api = ServerlessApi(
+            self,
+            "Items",
+            removal_policy=config.removal_policy(),
+            alarm_email=config.get_optional_str("alarm_email"),
+            throttle_rate_limit=config.get_int("throttle_rate_limit", 50),
+            throttle_burst_limit=config.get_int("throttle_burst_limit", 100),
+            quota_per_day=config.get_int("quota_per_day", 10_000) or None,
+            cors_allowed_origins=config.get_list("cors_allowed_origins", []),
+            create_user_pool=auth == "cognito",
+            web_acl_arn=config.get_optional_str("web_acl_arn"),
+        )
+        CfnOutput(self, "ApiUrl", value=api.url, description="Base URL of the items API")
+        CfnOutput(
+            self,
+            "ApiKeyId",
+            value=api.api_key.key_id,
+            description="aws apigateway get-api-key --include-value --api-key <id>",
+        )
+        CfnOutput(self, "TableName", value=api.table.table_name)
+        CfnOutput(self, "DashboardName", value=api.dashboard.dashboard_name)
+        if api.user_pool is not None:
+            CfnOutput(self, "UserPoolId", value=api.user_pool.user_pool_id)
+        if api.user_pool_client is not None:
+            CfnOutput(self, "UserPoolClientId", value=api.user_pool_client.user_pool_client_id)
