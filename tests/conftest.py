@@ -9,13 +9,13 @@ from __future__ import annotations
 import pytest
 
 from stacks.app import build_app
-from tests.support import Synth
+from tests.support import SELECTED, Synth
 
 
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     outdir = tmp_path_factory.mktemp("cdk.out")
-    app = build_app(outdir=str(outdir))
+    app = build_app(outdir=str(outdir), context={"stacks": ",".join(SELECTED)})
     try:
         app.synth()
     except RuntimeError as err:

@@ -9,11 +9,10 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from stacks.app import STACKS
-from tests.support import Synth, normalize
+from tests.support import SELECTED, Synth, normalize
 
 
-@pytest.mark.parametrize("stack", list(STACKS))
+@pytest.mark.parametrize("stack", SELECTED)
 def test_template_matches_snapshot(synth: Synth, stack: str, snapshot: SnapshotAssertion) -> None:
     assert normalize(synth.template_json(stack)) == snapshot(extension_class=JSONSnapshotExtension)
 
