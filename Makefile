@@ -10,6 +10,7 @@ PY := $(VENV)/bin/python
 NODE_BIN := $(CURDIR)/node_modules/.bin
 CDK := $(NODE_BIN)/cdk
 STACK ?=
+CDK_ARGS ?=
 
 # Node 22 from node_modules runs both jsii (the Python <-> JS bridge) and the CDK CLI:
 # the machine's Node 20 is end-of-life for jsii. Nothing phones home.
@@ -19,7 +20,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install synth summary test lint fmt typecheck pytest bench deploy diff destroy list clean
+.PHONY: help install synth summary test lint fmt pytest snapshot-update bench bootstrap deploy diff destroy list clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,7 +39,7 @@ node_modules/.installed: package.json package-lock.json
 install: $(VENV)/.installed node_modules/.installed ## Create .venv and node_modules (idempotent).
 
 synth: install ## Synthesize every stack into cdk.out and print a summary of each.
-	status=0; $(CDK) synth --quiet || status=$$?; \
+	status=0; $(CDK) synth --quiet $(CDK_ARGS) || status=$$?; \
 	$(PY) scripts/summary.py cdk.out; exit $$status
 
 summary: install ## Re-print the summary of the last synth.
@@ -60,23 +61,29 @@ fmt: install ## Apply ruff's fixes and formatting.
 pytest: install ## The test suite only.
 	$(PY) -m pytest
 
+snapshot-update: install ## Rewrite the template snapshots after an intended change (read the diff!).
+	$(PY) -m pytest tests/test_snapshots.py --snapshot-update
+
 bench: install ## Benchmarks (figures, not pass/fail): synth cost and handler cold start.
 	$(PY) bench/synth_cost.py
 	$(PY) bench/cold_start.py
+
+bootstrap: install ## Prepare an AWS account/region for cdk deploy (once; uses your credentials).
+	$(CDK) bootstrap $(CDK_ARGS)
 
 list: install ## List the stacks of the app.
 	$(CDK) list
 
 deploy: install ## Deploy one stack: make deploy STACK=ServerlessApi
 	@test -n "$(STACK)" || { echo "usage: make deploy STACK=<name> (see make list)"; exit 2; }
-	$(CDK) deploy $(STACK)
+	$(CDK) deploy $(STACK) $(CDK_ARGS)
 
 diff: install ## Diff one stack (or all) against the deployed one: make diff STACK=ServerlessApi
-	$(CDK) diff $(STACK)
+	$(CDK) diff $(STACK) $(CDK_ARGS)
 
 destroy: install ## Destroy one stack: make destroy STACK=ServerlessApi
 	@test -n "$(STACK)" || { echo "usage: make destroy STACK=<name>"; exit 2; }
-	$(CDK) destroy $(STACK)
+	$(CDK) destroy $(STACK) $(CDK_ARGS)
 
 clean: ## Remove generated files (keeps .venv and node_modules).
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -22,7 +22,6 @@ from aws_lambda_powertools.event_handler import (
 )
 from aws_lambda_powertools.event_handler.exceptions import (
     BadRequestError,
-    NotFoundError,
     RequestEntityTooLargeError,
     ServiceError,
     ServiceUnavailableError,
@@ -92,6 +91,11 @@ def _parse(model: type[Model]) -> Model:
         raise ServiceError(422, f"invalid item: {problems}") from None
 
 
+def _not_found(item_id: str) -> ServiceError:
+    # Not NotFoundError: the resolver routes that to the unknown-route handler below.
+    return ServiceError(404, f"item {item_id} not found")
+
+
 def _item_id(item_id: str) -> str:
     if not service.is_item_id(item_id):
         raise BadRequestError("id must be a UUID such as 3f2c1e9a-6b1d-4c8e-9f3a-2b7d5e4c1a0f")
@@ -149,7 +153,7 @@ def get_item(item_id: str) -> dict[str, Any]:
     try:
         return service.get_item(table, _item_id(item_id))
     except service.ItemNotFound:
-        raise NotFoundError(f"item {item_id} not found") from None
+        raise _not_found(item_id) from None
 
 
 @app.put("/items/<item_id>")
@@ -160,7 +164,7 @@ def replace_item(item_id: str) -> dict[str, Any]:
     try:
         item = service.replace_item(table, item_id, fields)
     except service.ItemNotFound:
-        raise NotFoundError(f"item {item_id} not found") from None
+        raise _not_found(item_id) from None
     except service.VersionConflict as conflict:
         metrics.add_metric(name="VersionConflict", unit=MetricUnit.Count, value=1)
         raise ServiceError(
@@ -177,7 +181,7 @@ def delete_item(item_id: str) -> Response[str]:
     try:
         service.delete_item(table, _item_id(item_id))
     except service.ItemNotFound:
-        raise NotFoundError(f"item {item_id} not found") from None
+        raise _not_found(item_id) from None
     return Response(status_code=204, content_type=content_types.APPLICATION_JSON, body="")
 
 

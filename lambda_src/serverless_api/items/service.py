@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from .models import CreateItem, ReplaceItem, to_response
@@ -24,6 +25,7 @@ from .models import CreateItem, ReplaceItem, to_response
 # same item, so a retried POST finds the item its first attempt wrote.
 _IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c1a52-0d8e-4b7e-9a51-3c2d7e0b9f10")
 _TOKEN_VERSION = 1
+_DESERIALIZE = TypeDeserializer()
 
 
 class ItemNotFound(Exception):
@@ -135,12 +137,11 @@ def replace_item(table: Any, item_id: str, fields: ReplaceItem) -> dict[str, Any
     except ClientError as err:
         if not _is_condition_failure(err):
             raise
-        current = err.response.get("Item") or table.get_item(
-            Key={"id": item_id}, ConsistentRead=True
-        ).get("Item")
+        # The item as it was when the condition failed: no second read, no race.
+        current = err.response.get("Item")
         if not current:
             raise ItemNotFound from None
-        raise VersionConflict(int(current["version"])) from None
+        raise VersionConflict(int(_DESERIALIZE.deserialize(current["version"]))) from None
     return to_response(result["Attributes"])
 
 
