@@ -15,8 +15,6 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_wafv2 as wafv2
@@ -29,7 +27,7 @@ from .shared import (
     acknowledge,
     ensure_alarm_topic,
     merge_props,
-    powertools_layer,
+    python_function,
 )
 
 DEFAULT_CODE_PATH = Path(__file__).resolve().parent.parent / "lambda_src" / "serverless_api"
@@ -161,14 +159,24 @@ class ServerlessApi(Construct):
             ),
         )
 
-        self.function = self._function(
-            code_path=Path(code_path),
+        self.function = python_function(
+            self,
+            "Function",
+            code_path=str(code_path),
+            handler="items.app.lambda_handler",
+            description="Items REST API handler",
+            environment={
+                "TABLE_NAME": self.table.table_name,
+                "ALLOWED_ORIGINS": ",".join(origins),
+                "POWERTOOLS_SERVICE_NAME": "items-api",
+                "POWERTOOLS_METRICS_NAMESPACE": "ServerlessApi",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+            },
             memory_size=memory_size,
-            timeout=timeout or Duration.seconds(10),
+            timeout=timeout,
             reserved_concurrency=reserved_concurrency,
             log_retention=log_retention,
             removal_policy=removal_policy,
-            origins=origins,
         )
         self.table.grant_read_write_data(self.function)
 
@@ -218,69 +226,6 @@ class ServerlessApi(Construct):
         self.dashboard = self._dashboard()
 
     # -- pieces -------------------------------------------------------------------------------
-
-    def _function(
-        self,
-        *,
-        code_path: Path,
-        memory_size: int,
-        timeout: Duration,
-        reserved_concurrency: int | None,
-        log_retention: logs.RetentionDays,
-        removal_policy: RemovalPolicy,
-        origins: list[str],
-    ) -> lambda_.Function:
-        log_group = logs.LogGroup(
-            self, "FunctionLogs", retention=log_retention, removal_policy=removal_policy
-        )
-        # Our own role, so no AWS-managed policy with logs:* on every log group: the function
-        # may write to its one log group and, through grants below, its one table.
-        role = iam.Role(
-            self,
-            "FunctionRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Items API function: its log group, X-Ray, and its table",
-        )
-        log_group.grant_write(role)
-        function = lambda_.Function(
-            self,
-            "Function",
-            runtime=lambda_.Runtime.PYTHON_3_13,
-            architecture=lambda_.Architecture.ARM_64,
-            handler="items.app.lambda_handler",
-            code=lambda_.Code.from_asset(str(code_path), exclude=["**/__pycache__"]),
-            layers=[powertools_layer(self, "Powertools")],
-            memory_size=memory_size,
-            timeout=timeout,
-            reserved_concurrent_executions=reserved_concurrency,
-            tracing=lambda_.Tracing.ACTIVE,
-            logging_format=lambda_.LoggingFormat.JSON,
-            log_group=log_group,
-            role=role,
-            environment={
-                "TABLE_NAME": self.table.table_name,
-                "ALLOWED_ORIGINS": ",".join(origins),
-                "POWERTOOLS_SERVICE_NAME": "items-api",
-                "POWERTOOLS_METRICS_NAMESPACE": "ServerlessApi",
-                "POWERTOOLS_LOG_LEVEL": "INFO",
-            },
-            description="Items REST API handler",
-        )
-        acknowledge(
-            function,
-            "AwsSolutions-L1",
-            "Pinned to python3.13 (supported by Lambda into 2029) to match the Powertools layer "
-            "(python313) and the pinned library the tests run; upgrade both together.",
-        )
-        policy = role.node.try_find_child("DefaultPolicy")
-        if policy is not None:
-            acknowledge(
-                policy,
-                "AwsSolutions-IAM5[Resource::*]",
-                "xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level "
-                "permissions; X-Ray's own documentation grants them on *.",
-            )
-        return function
 
     def _user_pool(
         self, removal_policy: RemovalPolicy, overrides: Mapping[str, Any] | None

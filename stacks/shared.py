@@ -208,6 +208,71 @@ def powertools_layer(
     return lambda_.LayerVersion.from_layer_version_arn(scope, id, arn)
 
 
+def python_function(
+    scope: Construct,
+    id: str,
+    *,
+    code_path: str,
+    handler: str,
+    description: str,
+    environment: Mapping[str, str],
+    memory_size: int = 256,
+    timeout: Duration | None = None,
+    reserved_concurrency: int | None = None,
+    log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+) -> lambda_.Function:
+    """A python3.13 arm64 function with the Powertools layer, X-Ray, JSON logs in its own log
+    group (``<id>Logs``), and its own role (``<id>Role``) that may write only to that log group.
+
+    Not ``AWSLambdaBasicExecutionRole``: that managed policy lets a function write to every log
+    group in the account. Callers add their own grants (``table.grant_read_data(function)``).
+    """
+    log_group = logs.LogGroup(
+        scope, f"{id}Logs", retention=log_retention, removal_policy=removal_policy
+    )
+    role = iam.Role(
+        scope,
+        f"{id}Role",
+        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        description=f"{description}: its log group, X-Ray, and what its construct grants",
+    )
+    log_group.grant_write(role)
+    function = lambda_.Function(
+        scope,
+        id,
+        runtime=lambda_.Runtime.PYTHON_3_13,
+        architecture=lambda_.Architecture.ARM_64,
+        handler=handler,
+        code=lambda_.Code.from_asset(code_path, exclude=["**/__pycache__"]),
+        layers=[powertools_layer(scope, f"{id}Powertools")],
+        memory_size=memory_size,
+        timeout=timeout or Duration.seconds(10),
+        reserved_concurrent_executions=reserved_concurrency,
+        tracing=lambda_.Tracing.ACTIVE,
+        logging_format=lambda_.LoggingFormat.JSON,
+        log_group=log_group,
+        role=role,
+        environment=dict(environment),
+        description=description,
+    )
+    acknowledge(
+        function,
+        "AwsSolutions-L1",
+        "Pinned to python3.13 (supported by Lambda into 2029) to match the Powertools layer "
+        "(python313) and the pinned library the tests run; upgrade both together.",
+    )
+    policy = role.node.try_find_child("DefaultPolicy")
+    if policy is not None:
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level "
+            "permissions; X-Ray's own documentation grants them on *.",
+        )
+    return function
+
+
 def merge_props(defaults: Mapping[str, Any], overrides: Mapping[str, Any] | None) -> dict[str, Any]:
     """Caller's overrides on top of the secure defaults (the Solutions Constructs escape hatch)."""
     return {**defaults, **(overrides or {})}
