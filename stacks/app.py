@@ -14,7 +14,13 @@ from typing import Any
 from aws_cdk import App, Environment, Stack, Validations
 from cdk_nag import AwsSolutionsChecks
 
+from .batch_jobs import BatchJobsStack
+from .container_service import ContainerServiceStack
+from .lightsail_site import LightsailSiteStack
+from .scheduled_job import ScheduledJobStack
 from .serverless_api import ServerlessApiStack
+from .thumbnails import ThumbnailsStack
+from .websocket_api import WebSocketApiStack
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,6 +28,12 @@ ROOT = Path(__file__).resolve().parent.parent
 # `cdk deploy <name>` creates, listed in the README.
 STACKS: dict[str, type[Stack]] = {
     "ServerlessApi": ServerlessApiStack,
+    "ScheduledJob": ScheduledJobStack,
+    "Thumbnails": ThumbnailsStack,
+    "WebSocketApi": WebSocketApiStack,
+    "ContainerService": ContainerServiceStack,
+    "LightsailSite": LightsailSiteStack,
+    "BatchJobs": BatchJobsStack,
 }
 
 

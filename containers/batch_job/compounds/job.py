@@ -1,0 +1,151 @@
+"""One shard of the compounds job: read the CSV, describe each compound, write results.
+
+Rows are dealt to shards round-robin (row ``i`` belongs to shard ``i % shard_count``), so every
+array child reads the same input and picks its rows without coordination. Output keys depend
+only on the input name and the shard index: a retried child overwrites its own files, and a
+re-run gives byte-identical output.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+from .formula import FormulaError, hill_formula, molecular_weight, parse_formula
+
+REQUIRED_COLUMNS = ("id", "name", "formula")
+RESULT_COLUMNS = (
+    "id",
+    "name",
+    "formula",
+    "hill_formula",
+    "molecular_weight",
+    "heavy_atoms",
+    "hbond_acceptors",
+    "element_counts",
+    "rule_of_five_violations",
+    "passes_screen",
+)
+ERROR_COLUMNS = ("row", "id", "error")
+# Lipinski: at most one violation of MW <= 500 Da and <= 10 H-bond acceptors (counted, as
+# Lipinski did, as N + O atoms). H-bond donors and logP need the structure, not the formula,
+# so this screen checks the two rules a formula can decide.
+MAX_MOLECULAR_WEIGHT = 500.0
+MAX_HBOND_ACCEPTORS = 10
+MAX_VIOLATIONS = 1
+
+
+class InputError(ValueError):
+    """The input as a whole is unusable (not a CSV with the required columns)."""
+
+
+@dataclass
+class ShardResult:
+    shard_index: int
+    shard_count: int
+    rows_in_shard: int = 0
+    results: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "shard_index": self.shard_index,
+            "shard_count": self.shard_count,
+            "rows": self.rows_in_shard,
+            "succeeded": len(self.results),
+            "failed": len(self.errors),
+            "passed_screen": sum(1 for r in self.results if r["passes_screen"] == "true"),
+        }
+
+
+def describe(compound_id: str, name: str, formula: str) -> dict[str, Any]:
+    """The descriptors of one compound; raises ``FormulaError`` for a bad formula."""
+    counts = parse_formula(formula)
+    weight = molecular_weight(counts)
+    acceptors = counts.get("N", 0) + counts.get("O", 0)
+    violations = int(weight > MAX_MOLECULAR_WEIGHT) + int(acceptors > MAX_HBOND_ACCEPTORS)
+    return {
+        "id": compound_id,
+        "name": name,
+        "formula": formula,
+        "hill_formula": hill_formula(counts),
+        "molecular_weight": f"{weight:.3f}",
+        "heavy_atoms": sum(n for element, n in counts.items() if element != "H"),
+        "hbond_acceptors": acceptors,
+        "element_counts": json.dumps(dict(sorted(counts.items())), separators=(",", ":")),
+        "rule_of_five_violations": violations,
+        "passes_screen": "true" if violations <= MAX_VIOLATIONS else "false",
+    }
+
+
+def _rows(text: str) -> Iterator[tuple[int, dict[str, str | None]]]:
+    reader = csv.DictReader(io.StringIO(text))
+    if reader.fieldnames is None:  # empty input: no header, no rows
+        return
+    header = [name.strip().lower() for name in reader.fieldnames]
+    missing = [column for column in REQUIRED_COLUMNS if column not in header]
+    if missing:
+        raise InputError(f"input lacks column(s) {missing}; it has {header}")
+    reader.fieldnames = header
+    # Row numbers count data rows from 1, as a spreadsheet user reads them below the header.
+    yield from enumerate(reader, start=1)
+
+
+def process_shard(text: str, *, shard_index: int, shard_count: int) -> ShardResult:
+    """Describe this shard's rows; bad rows become errors, never exceptions."""
+    if shard_count < 1 or shard_index < 0:
+        raise ValueError(f"shard {shard_index} of {shard_count}: need 0 <= index and count >= 1")
+    result = ShardResult(shard_index, shard_count)
+    for number, row in _rows(text):
+        if (number - 1) % shard_count != shard_index:
+            continue
+        result.rows_in_shard += 1
+        compound_id = (row.get("id") or "").strip()
+        name = (row.get("name") or "").strip()
+        formula = (row.get("formula") or "").strip()
+        if None in row:  # DictReader puts surplus fields under the key None
+            result.errors.append({"row": number, "id": compound_id, "error": "too many fields"})
+            continue
+        if not compound_id:
+            result.errors.append({"row": number, "id": "", "error": "missing id"})
+            continue
+        try:
+            result.results.append(describe(compound_id, name, formula))
+        except FormulaError as err:
+            result.errors.append({"row": number, "id": compound_id, "error": str(err)})
+    return result
+
+
+def to_csv(rows: Iterable[dict[str, Any]], columns: tuple[str, ...]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def output_keys(input_key: str, output_prefix: str, shard_index: int) -> dict[str, str]:
+    """Deterministic keys: ``<prefix><input stem>/part-00003.csv`` and its errors and summary."""
+    stem = PurePosixPath(input_key).stem or "input"
+    base = f"{output_prefix.rstrip('/')}/{stem}" if output_prefix else stem
+    suffix = f"{shard_index:05d}"
+    return {
+        "results": f"{base}/part-{suffix}.csv",
+        "errors": f"{base}/errors-{suffix}.csv",
+        "summary": f"{base}/summary-{suffix}.json",
+    }
+
+
+def render(result: ShardResult) -> dict[str, str]:
+    """The three files of a shard, by kind. Written even when empty, so a finished shard is
+    always visible and a re-run replaces every file of the earlier run."""
+    return {
+        "results": to_csv(result.results, RESULT_COLUMNS),
+        "errors": to_csv(result.errors, ERROR_COLUMNS),
+        "summary": json.dumps(result.summary(), sort_keys=True) + "\n",
+    }

@@ -1,0 +1,232 @@
+"""S3 ObjectCreated -> thumbnails in another bucket.
+
+For each record of the event: read the object once (streamed into a spool that stays in memory
+up to 32 MiB, then spills to /tmp), render every configured width, and write each thumbnail to
+``DESTINATION_BUCKET`` under ``DESTINATION_PREFIX<width>/<key relative to SOURCE_PREFIX>``,
+with metadata naming its source.
+
+Two kinds of failure, handled differently:
+
+- The object can never become a thumbnail (empty, too large, not an image, a decompression
+  bomb, corrupt, deleted or replaced since the event): logged with the reason, counted in the
+  ``ObjectsSkipped`` metric, and not retried: retrying cannot help and would only end in the
+  failure queue.
+- Anything else (S3 throttling, a network error, a bug): the other records of the event are
+  still processed, then the invocation fails so Lambda retries it; after the last retry the
+  event goes to the on-failure queue. Writes overwrite the same keys with the same bytes, so a
+  retry or a duplicate S3 event is harmless.
+
+Configuration (set by the construct): ``DESTINATION_BUCKET``, ``DESTINATION_PREFIX``,
+``SOURCE_PREFIX``, ``WIDTHS`` (comma-separated), ``OUTPUT_FORMAT`` (JPEG|PNG|WEBP, empty to keep
+the source's), ``QUALITY``, ``MAX_PIXELS``, ``MAX_BYTES``, and Powertools' own variables.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import tempfile
+from dataclasses import dataclass
+from typing import IO, Any
+from urllib.parse import quote, unquote_plus
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
+
+from .config import Settings
+from .imaging import Rejected, Rendered, render
+
+READ_CHUNK = 1024 * 1024
+SPOOL_IN_MEMORY = 32 * 1024 * 1024
+_GONE = {"NoSuchKey", "NoSuchVersion", "404"}
+_REPLACED = {"PreconditionFailed", "412"}
+
+logger = Logger()
+metrics = Metrics()
+SETTINGS = Settings.from_env()
+s3 = boto3.client("s3")
+
+
+class RetryLater(Exception):
+    """Some records failed for reasons a retry may fix; Lambda retries the whole event."""
+
+
+@dataclass(frozen=True)
+class SourceObject:
+    bucket: str
+    key: str
+    size: int | None
+    etag: str | None
+    version_id: str | None
+
+
+def parse_record(record: dict[str, Any]) -> SourceObject:
+    """The object a record is about. S3 URL-encodes keys in events (spaces as ``+``, UTF-8 as
+    ``%XX``); the real key is what GetObject needs."""
+    if record.get("eventSource") != "aws:s3" or not str(record.get("eventName", "")).startswith(
+        "ObjectCreated:"
+    ):
+        raise Rejected("not_object_created", f"{record.get('eventName')!r} is not ours")
+    try:
+        s3_part = record["s3"]
+        obj = s3_part["object"]
+        return SourceObject(
+            bucket=s3_part["bucket"]["name"],
+            key=unquote_plus(obj["key"]),
+            size=obj.get("size"),
+            etag=obj.get("eTag"),
+            version_id=obj.get("versionId"),
+        )
+    except (KeyError, TypeError) as err:
+        raise Rejected("malformed_record", f"missing {err}") from None
+
+
+def destination_key(settings: Settings, source_key: str, width: int, extension: str) -> str:
+    """``<destination prefix><width>/<source key without the source prefix and extension>.<ext>``:
+    folders in the key are kept, so ``uploads/a/b.png`` gives ``thumbnails/160/a/b.png``."""
+    relative = source_key[len(settings.source_prefix) :]
+    stem = posixpath.splitext(relative)[0] or relative
+    return f"{settings.destination_prefix}{width}/{stem}.{extension}"
+
+
+def check_before_download(settings: Settings, source: SourceObject) -> None:
+    if source.bucket == settings.destination_bucket and source.key.startswith(
+        settings.destination_prefix
+    ):
+        # The construct never lets this happen; this guard stops a hand-made loop anyway.
+        raise Rejected("own_output", "the object is one of our own thumbnails")
+    if not source.key.startswith(settings.source_prefix):
+        raise Rejected("outside_prefix", f"key is not under {settings.source_prefix!r}")
+    if source.size == 0:
+        raise Rejected("empty", "zero-byte object")
+    if source.size is not None and source.size > settings.max_bytes:
+        raise Rejected("too_large", f"{source.size} bytes is over {settings.max_bytes}")
+
+
+def download(client: Any, source: SourceObject, max_bytes: int) -> IO[bytes]:
+    """The object's bytes in a spool, read once in chunks; the exact version the event is about
+    (VersionId, or the ETag as a precondition when the bucket is not versioned)."""
+    request: dict[str, str] = {"Bucket": source.bucket, "Key": source.key}
+    if source.version_id:
+        request["VersionId"] = source.version_id
+    elif source.etag:
+        request["IfMatch"] = source.etag
+    try:
+        response = client.get_object(**request)
+    except ClientError as err:
+        code = str(err.response.get("Error", {}).get("Code"))
+        if code in _GONE:
+            raise Rejected("gone", "deleted before we read it") from None
+        if code in _REPLACED:
+            raise Rejected(
+                "replaced", "overwritten since the event; its own event follows"
+            ) from None
+        raise
+    body = response["Body"]
+    try:
+        length = int(response.get("ContentLength") or 0)
+        if length == 0:
+            raise Rejected("empty", "zero-byte object")
+        if length > max_bytes:
+            raise Rejected("too_large", f"{length} bytes is over {max_bytes}")
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
+        copied = 0
+        for chunk in body.iter_chunks(READ_CHUNK):
+            copied += len(chunk)
+            if copied > max_bytes:  # never trust ContentLength alone with memory and /tmp
+                spool.close()
+                raise Rejected("too_large", f"more than {max_bytes} bytes")
+            spool.write(chunk)
+        spool.seek(0)
+        return spool
+    finally:
+        body.close()
+
+
+def write_thumbnails(
+    client: Any, settings: Settings, source: SourceObject, rendered: Rendered
+) -> list[str]:
+    # S3 user metadata must be ASCII: the key is percent-encoded, like in the event.
+    metadata = {
+        "source-bucket": source.bucket,
+        "source-key": quote(source.key, safe="/"),
+        "source-width": str(rendered.source_size[0]),
+        "source-height": str(rendered.source_size[1]),
+    }
+    if source.etag:
+        metadata["source-etag"] = source.etag
+    if source.version_id:
+        metadata["source-version-id"] = source.version_id
+    written = []
+    for thumb in rendered.thumbnails:
+        key = destination_key(settings, source.key, thumb.width, thumb.extension)
+        client.put_object(
+            Bucket=settings.destination_bucket,
+            Key=key,
+            Body=thumb.data,
+            ContentType=thumb.content_type,
+            Metadata={
+                **metadata,
+                "thumbnail-width": str(thumb.size[0]),
+                "thumbnail-height": str(thumb.size[1]),
+            },
+        )
+        written.append(key)
+    return written
+
+
+def process(client: Any, settings: Settings, record: dict[str, Any]) -> list[str]:
+    """Thumbnails for one record; the keys written. Raises ``Rejected`` to skip the object."""
+    source = parse_record(record)
+    check_before_download(settings, source)
+    with download(client, source, settings.max_bytes) as spool:
+        rendered = render(spool, settings)
+    written = write_thumbnails(client, settings, source, rendered)
+    logger.info(
+        "thumbnails written",
+        extra={
+            "source_key": source.key,
+            "source_format": rendered.source_format,
+            "source_size": rendered.source_size,
+            "animated": rendered.animated,
+            "thumbnails": written,
+        },
+    )
+    return written
+
+
+def handle_event(event: dict[str, Any], *, settings: Settings, client: Any) -> dict[str, Any]:
+    """Every record of the event; raises ``RetryLater`` at the end if any failed retryably."""
+    records = event.get("Records") or []  # s3:TestEvent, sent when notifications are set up
+    written: list[str] = []
+    skipped: list[dict[str, str]] = []
+    failed: list[str] = []
+    for record in records:
+        try:
+            written += process(client, settings, record)
+        except Rejected as rejected:
+            key = record.get("s3", {}).get("object", {}).get("key", "?")
+            logger.warning(
+                "object skipped",
+                extra={"key": key, "reason": rejected.reason, "detail": rejected.detail},
+            )
+            skipped.append({"key": key, "reason": rejected.reason})
+        except Exception:
+            key = record.get("s3", {}).get("object", {}).get("key", "?")
+            logger.exception("object failed; the event will be retried", extra={"key": key})
+            failed.append(key)
+    metrics.add_metric(name="ThumbnailsWritten", unit=MetricUnit.Count, value=len(written))
+    metrics.add_metric(name="ObjectsSkipped", unit=MetricUnit.Count, value=len(skipped))
+    metrics.add_metric(name="ObjectsFailed", unit=MetricUnit.Count, value=len(failed))
+    if failed:
+        raise RetryLater(f"{len(failed)} of {len(records)} objects failed: {failed}")
+    return {"written": written, "skipped": skipped}
+
+
+# The context is unused here but part of Lambda's signature; the Powertools decorators read it.
+@metrics.log_metrics
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:  # noqa: ARG001
+    return handle_event(event, settings=SETTINGS, client=s3)

@@ -1,0 +1,1 @@
+"""A small JSON API for the container service pattern: health, version, statistics, digests."""

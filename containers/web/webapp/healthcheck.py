@@ -1,0 +1,24 @@
+"""``python -m webapp.healthcheck``: exit 0 when ``/health`` answers 200, else 1.
+
+The container health check runs this (the image has no curl). Standard library only, so it
+starts fast and does not import the app.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import urllib.request
+
+
+def main() -> int:
+    url = f"http://127.0.0.1:{os.environ.get('PORT', '8080')}/health"
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:
+            return 0 if response.status == 200 else 1
+    except OSError:
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

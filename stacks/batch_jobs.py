@@ -1,0 +1,625 @@
+"""Batch jobs pattern: an AWS Batch job queue on managed compute (Fargate or EC2, Spot first)
+running the ``compounds`` container as array jobs over a CSV in S3.
+
+``BatchJobQueue`` is the reusable construct; ``BatchJobsStack`` wires it for ``cdk deploy``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Size, Stack
+from aws_cdk import aws_batch as batch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from .shared import (
+    DEFAULT_LOG_RETENTION,
+    ContextConfig,
+    acknowledge,
+    ensure_alarm_topic,
+    merge_props,
+)
+
+DEFAULT_CONTAINER_PATH = Path(__file__).resolve().parent.parent / "containers" / "batch_job"
+DEFAULT_OUTPUT_EXPIRATION = Duration.days(90)
+
+# What Batch reports when capacity, not the job, failed. Matched in order; the first match wins.
+# EC2 Spot reclaims and instance loss end with statusReason "Host EC2 (instance i-...) terminated."
+# Fargate Spot reclaims with "Your Spot Task was interrupted."; image pulls and task start-up
+# (ENI, secrets, log stream) fail with these container reasons when the network or ECR blips.
+_RETRY_ON = (
+    batch.Reason.SPOT_INSTANCE_RECLAIMED,
+    batch.Reason.custom(on_status_reason="Your Spot Task was interrupted*"),
+    batch.Reason.CANNOT_PULL_CONTAINER,
+    batch.Reason.custom(on_reason="ResourceInitializationError*"),
+)
+
+
+def _nag_text(value: Any) -> str:
+    """A resolved IAM resource as cdk-nag prints it in a finding (``<Bucket.Arn>/input/*``)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        resource, attribute = value["Fn::GetAtt"]
+        return f"<{resource}.{attribute}>"
+    if isinstance(value, dict) and "Ref" in value:
+        return f"<{value['Ref']}>"
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(_nag_text(part) for part in parts)
+    return str(value)
+
+
+ComputeEnvironment = batch.FargateComputeEnvironment | batch.ManagedEc2EcsComputeEnvironment
+
+
+class BatchJobQueue(Construct):
+    """An AWS Batch job queue on managed compute, a container job definition for array jobs,
+    the bucket the job reads and writes, an optional schedule and FAILED-job notifications.
+
+    Builds: a VPC (unless ``vpc`` is given: 2 AZs, isolated subnets, no NAT, VPC endpoints for
+    S3, ECR and CloudWatch Logs, flow logs), two managed compute environments in queue order,
+    Spot first and on-demand second (Fargate Spot then Fargate by default; with
+    ``compute="ec2"`` EC2 Spot with ``SPOT_PRICE_CAPACITY_OPTIMIZED`` then on-demand EC2 with
+    ``BEST_FIT_PROGRESSIVE``, ``instance_classes`` and ``max_vcpus`` as given), a job queue,
+    an ECS job definition (the ``containers/batch_job`` image asset, or ``repository`` +
+    ``tag``), the data bucket (unless ``bucket`` is given), an EventBridge rule that sends FAILED
+    job state changes to the alarm topic, and optionally a schedule that submits the job.
+
+    Secure defaults: the job role may read ``input/*`` and write ``output/*`` of the bucket and
+    nothing else; containers run as a non-root user on a read-only root filesystem, without a
+    public IP, in subnets with no route to the internet; logs go to a log group kept
+    ``log_retention``. The bucket is SSE-S3 encrypted, TLS-only, blocks public access, logs
+    access to a separate bucket, expires outputs after ``output_expiration`` and is RETAINed.
+    Retries: up to ``retry_attempts`` for Spot reclaims and infrastructure errors; a non-zero
+    exit of the job itself (its own failure, e.g. bad input) ends the job at once.
+
+    Cost drivers: compute while jobs run (Fargate vCPU-hours and GB-hours, Spot up to 70% less;
+    EC2 instances, Spot or on-demand, scaled to zero when the queue is empty); nothing runs when
+    idle except the VPC endpoints of a created VPC (3 interface endpoints x 2 AZs, about
+    $44/month; the S3 gateway endpoint is free), the topic's KMS key ($1/month), S3 storage and
+    log ingestion. It scales to ``max_vcpus`` per compute environment.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        vpc_cidr: str = "10.0.0.0/16",
+        compute: str = "fargate",
+        spot: bool = True,
+        on_demand_fallback: bool = True,
+        instance_classes: Sequence[ec2.InstanceClass] | None = None,
+        max_vcpus: int = 64,
+        priority: int = 10,
+        image: ecs.ContainerImage | None = None,
+        repository: ecr.IRepository | None = None,
+        tag: str | None = None,
+        container_path: str | Path = DEFAULT_CONTAINER_PATH,
+        arm: bool = False,
+        vcpus: float = 1,
+        memory: Size | None = None,
+        timeout: Duration | None = None,
+        retry_attempts: int = 3,
+        array_size: int = 1,
+        bucket: s3.IBucket | None = None,
+        bucket_props: Mapping[str, Any] | None = None,
+        input_prefix: str = "input/",
+        output_prefix: str = "output/",
+        output_expiration: Duration | None = DEFAULT_OUTPUT_EXPIRATION,
+        schedule: events.Schedule | None = None,
+        schedule_input_key: str = "input/compounds.csv",
+        log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        alarm_topic: sns.ITopic | None = None,
+        alarm_email: str | None = None,
+    ) -> None:
+        """
+        :param vpc: an existing VPC. Its ``vpc_subnets`` (default: private with egress) must
+            reach ECR, S3 and CloudWatch Logs, through a NAT gateway or VPC endpoints.
+        :param vpc_subnets: where jobs run; default the created VPC's isolated subnets.
+        :param compute: ``"fargate"`` (nothing to size) or ``"ec2"`` (instance classes).
+        :param spot: put a Spot compute environment first in the queue.
+        :param on_demand_fallback: add an on-demand environment after the Spot one; Batch
+            places jobs there when Spot has no capacity. Ignored (always on) when not ``spot``.
+        :param instance_classes: EC2 instance classes (``compute="ec2"``); default Batch's
+            optimal classes. Give several: Spot capacity is found across many pools.
+        :param max_vcpus: the ceiling of each compute environment.
+        :param priority: the queue's priority among queues sharing compute (higher first).
+        :param image: any container image, instead of the asset.
+        :param repository: an ECR repository to take the image from, with ``tag``.
+        :param container_path: the folder built as an image asset (``containers/batch_job``).
+        :param arm: run on arm64 (Graviton) instead of x86_64.
+        :param vcpus: vCPUs per job (Fargate: 0.25, 0.5, 1, 2, 4, 8 or 16).
+        :param memory: memory per job (default 2 GiB; Fargate needs a valid vCPU/memory pair).
+        :param timeout: per attempt; a hung job is stopped (default 1 hour).
+        :param retry_attempts: attempts in all (1-10) for infrastructure failures.
+        :param array_size: shards of a scheduled run; the submit tool chooses its own.
+        :param bucket: an existing bucket for input and output, instead of creating one.
+        :param bucket_props: ``s3.Bucket`` keyword arguments merged over the defaults.
+        :param input_prefix: what the job may read. :param output_prefix: what it may write.
+        :param output_expiration: expire objects under ``output_prefix`` (None to keep).
+        :param schedule: submit a run on this schedule (``events.Schedule.cron(...)``).
+        :param schedule_input_key: the object a scheduled run processes.
+        :param removal_policy: for the bucket and log groups. RETAIN by default.
+        :param alarm_topic: an existing topic for FAILED jobs. If it is KMS-encrypted, its key
+            policy must let ``events.amazonaws.com`` use the key (kms:GenerateDataKey*, Decrypt).
+        :param alarm_email: an address to subscribe to the alarm topic.
+        """
+        super().__init__(scope, id)
+        if compute not in ("fargate", "ec2"):
+            raise ValueError(f"compute={compute!r}: expected 'fargate' or 'ec2'")
+        if not 1 <= retry_attempts <= 10:
+            raise ValueError(f"retry_attempts={retry_attempts}: Batch allows 1 to 10")
+        if not 1 <= array_size <= 10_000:
+            raise ValueError(f"array_size={array_size}: Batch allows 1 to 10,000")
+        for name, prefix in (("input_prefix", input_prefix), ("output_prefix", output_prefix)):
+            if not prefix.endswith("/") or prefix == "/":
+                raise ValueError(f"{name}={prefix!r}: expected a folder such as 'input/'")
+        if repository is not None and image is None and not tag:
+            raise ValueError("repository needs a tag (an immutable one, such as a git sha)")
+        fargate = compute == "fargate"
+
+        created_vpc: ec2.Vpc | None = None
+        if vpc is None:
+            created_vpc = self._vpc(
+                vpc_cidr, log_retention, removal_policy, ec2_capacity=not fargate
+            )
+            vpc = created_vpc
+        self.vpc: ec2.IVpc = vpc
+        subnets = vpc_subnets or ec2.SubnetSelection(
+            subnet_type=ec2.SubnetType.PRIVATE_ISOLATED
+            if created_vpc is not None
+            else ec2.SubnetType.PRIVATE_WITH_EGRESS
+        )
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "JobSecurityGroup",
+            vpc=vpc,
+            description="Batch jobs: no inbound; outbound HTTPS to AWS APIs",
+            allow_all_outbound=False,
+        )
+        self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "AWS APIs")
+
+        self.compute_environments = self._compute_environments(
+            fargate=fargate,
+            spot=spot,
+            on_demand_fallback=on_demand_fallback,
+            instance_classes=instance_classes,
+            max_vcpus=max_vcpus,
+            subnets=subnets,
+        )
+        self.job_queue = batch.JobQueue(self, "JobQueue", priority=priority)
+        for order, environment in enumerate(self.compute_environments, start=1):
+            self.job_queue.add_compute_environment(environment, order)
+
+        self.bucket: s3.IBucket = bucket or self._bucket(
+            bucket_props, removal_policy, output_prefix, output_expiration
+        )
+        self.job_role = iam.Role(
+            self,
+            "JobRole",
+            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+            description="The compounds job: read its input prefix, write its output prefix",
+        )
+        self._grant_job_access(input_prefix, output_prefix)
+
+        self.log_group = logs.LogGroup(
+            self, "JobLogs", retention=log_retention, removal_policy=removal_policy
+        )
+        container_image = self._image(image, repository, tag, container_path, arm)
+        self.job_definition = self._job_definition(
+            fargate=fargate,
+            image=container_image,
+            arm=arm,
+            vcpus=vcpus,
+            memory=memory or Size.gibibytes(2),
+            timeout=timeout or Duration.hours(1),
+            retry_attempts=retry_attempts,
+            input_prefix=input_prefix,
+            output_prefix=output_prefix,
+        )
+
+        self.alarm_topic = ensure_alarm_topic(
+            self, "AlarmTopic", topic=alarm_topic, email=alarm_email
+        )
+        self.failed_rule = self._failed_jobs_rule()
+        self.schedule_rule: events.Rule | None = None
+        if schedule is not None:
+            self.schedule_rule = self._schedule(schedule, schedule_input_key, array_size)
+
+    # -- pieces -------------------------------------------------------------------------------
+
+    def _vpc(
+        self,
+        cidr: str,
+        log_retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+        *,
+        ec2_capacity: bool,
+    ) -> ec2.Vpc:
+        """No NAT gateway: jobs reach only AWS services, through endpoints. A NAT gateway
+        costs about as much per AZ as the three interface endpoints, and opens the internet."""
+        flow_logs = logs.LogGroup(
+            self, "FlowLogs", retention=log_retention, removal_policy=removal_policy
+        )
+        vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            ip_addresses=ec2.IpAddresses.cidr(cidr),
+            max_azs=2,
+            nat_gateways=0,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(
+                    name="Jobs", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=20
+                ),
+            ],
+            flow_logs={
+                "All": ec2.FlowLogOptions(
+                    destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs),
+                    traffic_type=ec2.FlowLogTrafficType.ALL,
+                )
+            },
+        )
+        vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
+        services = {
+            "EcrApi": ec2.InterfaceVpcEndpointAwsService.ECR,
+            "EcrDocker": ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
+            "Logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+        }
+        if ec2_capacity:  # container instances register with ECS
+            services["Ecs"] = ec2.InterfaceVpcEndpointAwsService.ECS
+            services["EcsAgent"] = ec2.InterfaceVpcEndpointAwsService.ECS_AGENT
+            services["EcsTelemetry"] = ec2.InterfaceVpcEndpointAwsService.ECS_TELEMETRY
+        endpoint_sg = ec2.SecurityGroup(
+            self,
+            "EndpointSecurityGroup",
+            vpc=vpc,
+            description="VPC interface endpoints: HTTPS from inside the VPC",
+            allow_all_outbound=False,
+        )
+        endpoint_sg.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443))
+        for name, service in services.items():
+            vpc.add_interface_endpoint(
+                name, service=service, security_groups=[endpoint_sg], open=False
+            )
+        return vpc
+
+    def _compute_environments(
+        self,
+        *,
+        fargate: bool,
+        spot: bool,
+        on_demand_fallback: bool,
+        instance_classes: Sequence[ec2.InstanceClass] | None,
+        max_vcpus: int,
+        subnets: ec2.SubnetSelection,
+    ) -> list[ComputeEnvironment]:
+        """Spot first, then on-demand: the queue tries them in this order for each job."""
+        kinds = ([True] if spot else []) + ([False] if on_demand_fallback or not spot else [])
+        created: list[ComputeEnvironment] = []
+        for use_spot in kinds:
+            name = "Spot" if use_spot else "OnDemand"
+            common: dict[str, Any] = {
+                "vpc": self.vpc,
+                "vpc_subnets": subnets,
+                "security_groups": [self.security_group],
+                "spot": use_spot,
+                "maxv_cpus": max_vcpus,
+            }
+            environment: ComputeEnvironment
+            if fargate:
+                environment = batch.FargateComputeEnvironment(self, f"Fargate{name}", **common)
+            else:
+                classes = list(instance_classes or [])
+                environment = batch.ManagedEc2EcsComputeEnvironment(
+                    self,
+                    f"Ec2{name}",
+                    **common,
+                    minv_cpus=0,
+                    # Instances launch from the latest ECS-optimized AMI on each update.
+                    update_to_latest_image_version=True,
+                    instance_classes=classes or None,
+                    use_optimal_instance_classes=not classes,
+                    allocation_strategy=batch.AllocationStrategy.SPOT_PRICE_CAPACITY_OPTIMIZED
+                    if use_spot
+                    else batch.AllocationStrategy.BEST_FIT_PROGRESSIVE,
+                )
+                if environment.instance_role is not None:
+                    acknowledge(
+                        environment.instance_role,
+                        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                        "AmazonEC2ContainerServiceforEC2Role]",
+                        "The ECS container instance role Batch documents for EC2 compute: it "
+                        "lets the ECS agent register the instance and pull images; jobs get "
+                        "their own job role.",
+                    )
+            created.append(environment)
+        return created
+
+    def _bucket(
+        self,
+        overrides: Mapping[str, Any] | None,
+        removal_policy: RemovalPolicy,
+        output_prefix: str,
+        output_expiration: Duration | None,
+    ) -> s3.Bucket:
+        secure: dict[str, Any] = {
+            "encryption": s3.BucketEncryption.S3_MANAGED,
+            "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,
+            "object_ownership": s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            "enforce_ssl": True,
+            "minimum_tls_version": 1.2,
+            "removal_policy": removal_policy,
+        }
+        if "server_access_logs_bucket" not in (overrides or {}):
+            logs_bucket = s3.Bucket(
+                self,
+                "AccessLogs",
+                **secure,
+                lifecycle_rules=[s3.LifecycleRule(id="ExpireLogs", expiration=Duration.days(365))],
+            )
+            acknowledge(
+                logs_bucket,
+                "AwsSolutions-S1",
+                "This is the server access log bucket of the data bucket; logging its own "
+                "access would log each log delivery, in a loop.",
+            )
+            secure["server_access_logs_bucket"] = logs_bucket
+            secure["server_access_logs_prefix"] = "data/"
+        rules = [
+            s3.LifecycleRule(
+                id="AbortIncompleteUploads",
+                abort_incomplete_multipart_upload_after=Duration.days(7),
+            )
+        ]
+        if output_expiration is not None:
+            rules.append(
+                s3.LifecycleRule(
+                    id="ExpireOutputs", prefix=output_prefix, expiration=output_expiration
+                )
+            )
+        return s3.Bucket(
+            self, "Data", **merge_props({**secure, "lifecycle_rules": rules}, overrides)
+        )
+
+    def _grant_job_access(self, input_prefix: str, output_prefix: str) -> None:
+        """Exactly GetObject under the input prefix and PutObject under the output prefix.
+
+        Not ``grant_read``/``grant_put``: those add ``s3:List*``, ``s3:GetBucket*``, object
+        ACL, tagging, legal-hold and retention actions the job never uses.
+        """
+        policy = iam.Policy(
+            self,
+            "JobPolicy",
+            roles=[self.job_role],
+            statements=[
+                iam.PolicyStatement(
+                    sid="ReadInput",
+                    actions=["s3:GetObject"],
+                    resources=[self.bucket.arn_for_objects(f"{input_prefix}*")],
+                ),
+                iam.PolicyStatement(
+                    sid="WriteOutput",
+                    actions=["s3:PutObject"],
+                    resources=[self.bucket.arn_for_objects(f"{output_prefix}*")],
+                ),
+            ],
+        )
+        for statement in policy.document.to_json()["Statement"]:
+            acknowledge(
+                policy,
+                f"AwsSolutions-IAM5[Resource::{_nag_text(Stack.of(self).resolve(statement['Resource']))}]",
+                "The job reads any object under its input prefix and writes one object per "
+                "shard under its output prefix; keys are not known before a run, so each is a "
+                "prefix/* of one bucket, with one action.",
+            )
+        if self.bucket.encryption_key is not None:  # a caller's SSE-KMS bucket
+            self.bucket.encryption_key.grant_decrypt(self.job_role)
+            self.bucket.encryption_key.grant_encrypt(self.job_role)
+
+    def _image(
+        self,
+        image: ecs.ContainerImage | None,
+        repository: ecr.IRepository | None,
+        tag: str | None,
+        directory: str | Path,
+        arm: bool,
+    ) -> ecs.ContainerImage:
+        if image is not None:
+            return image
+        if repository is not None and tag:
+            return ecs.ContainerImage.from_ecr_repository(repository, tag)
+        asset = ecr_assets.DockerImageAsset(
+            self,
+            "Image",
+            directory=str(directory),
+            platform=ecr_assets.Platform.LINUX_ARM64 if arm else ecr_assets.Platform.LINUX_AMD64,
+            exclude=["**/__pycache__", "**/.pytest_cache", "**/.venv"],
+        )
+        return ecs.ContainerImage.from_docker_image_asset(asset)
+
+    def _job_definition(
+        self,
+        *,
+        fargate: bool,
+        image: ecs.ContainerImage,
+        arm: bool,
+        vcpus: float,
+        memory: Size,
+        timeout: Duration,
+        retry_attempts: int,
+        input_prefix: str,
+        output_prefix: str,
+    ) -> batch.EcsJobDefinition:
+        # Batch substitutes Ref::<name> from the submission's parameters, so one definition
+        # serves every input; the defaults point at the scheduled run's object.
+        command = [
+            "run",
+            "--input",
+            "Ref::input",
+            "--output",
+            "Ref::output",
+            "--shard-count",
+            "Ref::shards",
+        ]
+        common: dict[str, Any] = {
+            "image": image,
+            "cpu": vcpus,
+            "memory": memory,
+            "command": command,
+            "job_role": self.job_role,
+            "readonly_root_filesystem": True,
+            "user": "10001",
+            "environment": {"PYTHONUNBUFFERED": "1"},
+            "logging": ecs.LogDriver.aws_logs(stream_prefix="compounds", log_group=self.log_group),
+        }
+        container: batch.IEcsContainerDefinition
+        if fargate:
+            container = batch.EcsFargateContainerDefinition(
+                self,
+                "Container",
+                **common,
+                assign_public_ip=False,
+                fargate_cpu_architecture=ecs.CpuArchitecture.ARM64
+                if arm
+                else ecs.CpuArchitecture.X86_64,
+            )
+        else:
+            container = batch.EcsEc2ContainerDefinition(self, "Container", **common)
+        bucket = self.bucket.bucket_name
+        definition = batch.EcsJobDefinition(
+            self,
+            "JobDefinition",
+            container=container,
+            timeout=timeout,
+            retry_attempts=retry_attempts,
+            retry_strategies=[batch.RetryStrategy.of(batch.Action.RETRY, r) for r in _RETRY_ON]
+            # Anything the job exits non-zero on is its own failure: retrying repeats it.
+            + [batch.RetryStrategy.of(batch.Action.EXIT, batch.Reason.NON_ZERO_EXIT_CODE)],
+            propagate_tags=True,
+            parameters={
+                "input": f"s3://{bucket}/{input_prefix}compounds.csv",
+                "output": f"s3://{bucket}/{output_prefix}",
+                "shards": "1",
+            },
+        )
+        execution_policy = container.execution_role.node.try_find_child("DefaultPolicy")
+        if execution_policy is not None:
+            acknowledge(
+                execution_policy,
+                "AwsSolutions-IAM5[Resource::*]",
+                "ecr:GetAuthorizationToken has no resource-level permissions; the image pull "
+                "actions themselves are limited to the image's repository.",
+            )
+        return definition
+
+    def _failed_jobs_rule(self) -> events.Rule:
+        rule = events.Rule(
+            self,
+            "FailedJobs",
+            description="FAILED jobs of the compounds queue to the alarm topic",
+            event_pattern=events.EventPattern(
+                source=["aws.batch"],
+                detail_type=["Batch Job State Change"],
+                detail={"status": ["FAILED"], "jobQueue": [self.job_queue.job_queue_arn]},
+            ),
+        )
+        rule.add_target(
+            targets.SnsTopic(
+                self.alarm_topic,
+                message=events.RuleTargetInput.from_text(
+                    f"Batch job {events.EventField.from_path('$.detail.jobName')} "
+                    f"({events.EventField.from_path('$.detail.jobId')}) FAILED: "
+                    f"{events.EventField.from_path('$.detail.statusReason')}"
+                ),
+            )
+        )
+        # The created topic is encrypted with a customer-managed key. SnsTopic grants publish to
+        # events.amazonaws.com, and Topic.grant_publish adds kms:Decrypt/GenerateDataKey* for
+        # EventBridge to that key's policy too; without it every delivery fails silently (only
+        # the rule's FailedInvocations metric shows it). A topic passed in by ARN needs both
+        # done by its owner, as the docstring says.
+        return rule
+
+    def _schedule(self, schedule: events.Schedule, input_key: str, array_size: int) -> events.Rule:
+        """An EventBridge rule, not EventBridge Scheduler: Scheduler has no Batch target of its
+        own (only the universal SDK target), while the rule target sets array size, retries and
+        the parameters natively."""
+        rule = events.Rule(
+            self, "Schedule", description="Submits the compounds job", schedule=schedule
+        )
+        bucket = self.bucket.bucket_name
+        rule.add_target(
+            targets.BatchJob(
+                self.job_queue.job_queue_arn,
+                self.job_queue,
+                self.job_definition.job_definition_arn,
+                self.job_definition,
+                job_name="compounds-scheduled",
+                size=array_size if array_size > 1 else None,
+                event=events.RuleTargetInput.from_object(
+                    {
+                        "Parameters": {
+                            "input": f"s3://{bucket}/{input_key}",
+                            "shards": str(array_size),
+                        }
+                    }
+                ),
+                retry_attempts=4,
+                max_event_age=Duration.hours(2),
+            )
+        )
+        return rule
+
+
+class BatchJobsStack(Stack):
+    """Deploys one ``BatchJobQueue``. Context keys (``BatchJobs:<key>`` or ``<key>``):
+    ``removal_policy`` (retain|destroy), ``alarm_email``, ``compute`` (fargate|ec2), ``spot``,
+    ``max_vcpus``, ``instance_classes`` (comma-separated, e.g. ``c7g,m7g``), ``vcpus``,
+    ``memory_mib``, ``timeout_minutes``, ``retry_attempts``, ``arm``, ``array_size``,
+    ``schedule`` (a cron or rate expression; none by default)."""
+
+    def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
+        super().__init__(scope, id, **kwargs)
+        config = ContextConfig(self, id)
+        schedule = config.get_optional_str("schedule")
+        queue = BatchJobQueue(
+            self,
+            "Compounds",
+            compute=config.get_str("compute", "fargate"),
+            spot=config.get_bool("spot", True),
+            max_vcpus=config.get_int("max_vcpus", 64),
+            instance_classes=[
+                ec2.InstanceClass[c.upper()] for c in config.get_list("instance_classes", [])
+            ],
+            arm=config.get_bool("arm", False),
+            vcpus=config.get_int("vcpus", 1),
+            memory=Size.mebibytes(config.get_int("memory_mib", 2048)),
+            timeout=Duration.minutes(config.get_int("timeout_minutes", 60)),
+            retry_attempts=config.get_int("retry_attempts", 3),
+            array_size=config.get_int("array_size", 1),
+            schedule=events.Schedule.expression(schedule) if schedule else None,
+            removal_policy=config.removal_policy(),
+            alarm_email=config.get_optional_str("alarm_email"),
+        )
+        CfnOutput(self, "JobQueueArn", value=queue.job_queue.job_queue_arn)
+        CfnOutput(self, "JobDefinitionArn", value=queue.job_definition.job_definition_arn)
+        CfnOutput(self, "DataBucket", value=queue.bucket.bucket_name)
+        CfnOutput(self, "LogGroup", value=queue.log_group.log_group_name)
+        CfnOutput(self, "AlarmTopicArn", value=queue.alarm_topic.topic_arn)

@@ -1,0 +1,927 @@
+"""Container service pattern: an ECR repository, and a web service on ECS behind an ALB.
+
+``ContainerRepository`` and ``FargateWebService`` are the reusable constructs;
+``ContainerServiceStack`` wires them for ``cdk deploy``. The app the service runs by default is
+``containers/web/`` (built as a Docker image asset at deploy time, never at synth).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import (
+    Aws,
+    CfnCondition,
+    CfnMapping,
+    CfnOutput,
+    Duration,
+    Fn,
+    RemovalPolicy,
+    Stack,
+    Token,
+)
+from aws_cdk import aws_autoscaling as autoscaling
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_wafv2 as wafv2
+from aws_cdk.region_info import RegionInfo
+from constructs import Construct
+
+from .shared import (
+    DEFAULT_LOG_RETENTION,
+    Alarms,
+    ContextConfig,
+    acknowledge,
+    ensure_alarm_topic,
+    merge_props,
+)
+
+DEFAULT_IMAGE_DIRECTORY = Path(__file__).resolve().parent.parent / "containers" / "web"
+# The default image's health check: its own probe module (the slim image has no curl).
+DEFAULT_HEALTH_CHECK_COMMAND = ("CMD", "python", "-m", "webapp.healthcheck")
+_ELB_LOG_DELIVERY = "logdelivery.elasticloadbalancing.amazonaws.com"
+
+
+class Capacity(enum.StrEnum):
+    """Where the tasks run."""
+
+    FARGATE = "fargate"
+    """Fargate on-demand: no instances to manage, the price of a task is fixed."""
+    FARGATE_SPOT = "fargate_spot"
+    """Fargate Spot (up to 70% cheaper, may be interrupted) above an on-demand base."""
+    EC2 = "ec2"
+    """EC2 instances of an Auto Scaling group that ECS scales (a capacity provider)."""
+
+
+class Architecture(enum.StrEnum):
+    """The tasks' CPU architecture; the image must be built for it (the default image asset is).
+
+    An enum of our own because ``ecs.CpuArchitecture`` values cannot be compared in Python.
+    """
+
+    ARM64 = "arm64"
+    """Graviton: about 20% cheaper than x86_64 on Fargate for the same vCPU and memory."""
+    X86_64 = "x86_64"
+
+
+class ContainerRepository(Construct):
+    """A private ECR repository for one team's images.
+
+    Secure defaults: scan on push, immutable tags (a tag names one image forever, so a deploy
+    of ``v1.4.2`` is repeatable and auditable), encryption at rest (AES-256 with AWS-managed keys,
+    or KMS with ``encryption_key``), lifecycle rules (untagged images expire after
+    ``untagged_expiry``, only the last ``keep_tagged_images`` tagged images are kept), RETAIN.
+    ``pull_account_ids`` lets other accounts pull (and nothing else) through the resource policy.
+
+    Cost drivers: storage ($0.10/GB-month; the lifecycle rules bound it) and data transfer out of
+    the region. Basic scanning on push is free; a KMS key, if given, bills its API calls.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        repository_name: str | None = None,
+        encryption_key: kms.IKey | None = None,
+        keep_tagged_images: int = 30,
+        untagged_expiry: Duration | None = None,
+        pull_account_ids: Sequence[str] = (),
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        repository_props: Mapping[str, Any] | None = None,
+    ) -> None:
+        """
+        :param repository_name: a fixed name; CloudFormation generates one when not given.
+        :param encryption_key: a KMS key to encrypt images with; AES-256 (AWS-managed) if None.
+        :param keep_tagged_images: how many tagged images to keep (the newest ones).
+        :param untagged_expiry: age at which untagged images are deleted (default 7 days).
+        :param pull_account_ids: AWS account ids allowed to pull images (e.g. a prod account).
+        :param removal_policy: RETAIN by default. With DESTROY the images are deleted too.
+        :param repository_props: ``ecr.Repository`` keyword arguments merged over the defaults.
+        """
+        super().__init__(scope, id)
+        if keep_tagged_images < 1:
+            raise ValueError("keep_tagged_images must be at least 1")
+        self.repository = ecr.Repository(
+            self,
+            "Repository",
+            **merge_props(
+                {
+                    "repository_name": repository_name,
+                    "image_scan_on_push": True,
+                    "image_tag_mutability": ecr.TagMutability.IMMUTABLE,
+                    "encryption": ecr.RepositoryEncryption.KMS
+                    if encryption_key
+                    else ecr.RepositoryEncryption.AES_256,
+                    "encryption_key": encryption_key,
+                    "removal_policy": removal_policy,
+                    # ECR refuses to delete a repository that holds images; DESTROY means both.
+                    "empty_on_delete": removal_policy == RemovalPolicy.DESTROY,
+                },
+                repository_props,
+            ),
+        )
+        # Lower priority numbers are evaluated first; the rule on all tagged images goes last.
+        self.repository.add_lifecycle_rule(
+            description="Expire untagged images (superseded pushes, failed builds)",
+            rule_priority=1,
+            tag_status=ecr.TagStatus.UNTAGGED,
+            max_image_age=untagged_expiry or Duration.days(7),
+        )
+        self.repository.add_lifecycle_rule(
+            description=f"Keep the newest {keep_tagged_images} tagged images",
+            rule_priority=2,
+            tag_status=ecr.TagStatus.TAGGED,
+            tag_pattern_list=["*"],
+            max_image_count=keep_tagged_images,
+        )
+        for account in pull_account_ids:
+            self.repository.grant_pull(iam.AccountPrincipal(account))
+        self.repository_uri: str = self.repository.repository_uri
+        self.repository_arn: str = self.repository.repository_arn
+
+    def image(self, tag: str) -> ecs.ContainerImage:
+        """The image with ``tag`` in this repository, for a task definition."""
+        return ecs.ContainerImage.from_ecr_repository(self.repository, tag)
+
+
+class FargateWebService(Construct):
+    """A containerized web service on ECS behind an Application Load Balancer.
+
+    Builds: a VPC (unless ``vpc`` or ``cluster`` is given: 2 AZs, public subnets for the ALB,
+    private *isolated* subnets for the tasks, VPC flow logs), an ECS cluster with Container
+    Insights (unless ``cluster`` is given), an internet-facing ALB, and a service of
+    ``min_capacity`` to ``max_capacity`` tasks running ``image`` (by default ``containers/web``
+    built as a Docker image asset, which ``cdk deploy`` builds and pushes; or ``repository`` +
+    ``image_tag``).
+
+    Network default: no NAT gateway. The tasks have no public IP and no route to the internet;
+    they reach ECR, CloudWatch Logs (and Secrets Manager/SSM when ``secrets`` are given) through
+    interface VPC endpoints and S3 (image layers) through a gateway endpoint. That is the most
+    closed layout that works, and each interface endpoint costs about $7.30/month per AZ (about
+    $44/month for the three defaults in two AZs). ``nat_gateways=1`` instead gives the tasks
+    outbound internet (about $33/month per gateway plus $0.045/GB) and creates no endpoints.
+
+    Secure defaults: arm64 (Graviton) tasks, read-only root filesystem, a task role with no
+    permissions (grant what the app needs with ``service.task_role``), secrets injected by ECS
+    from Secrets Manager or SSM (the execution role can read only those), task security group
+    open only to the ALB on the container port, ALB that drops invalid headers, redirects HTTP to
+    HTTPS with a TLS 1.2+/1.3 policy when ``certificate`` is given, and logs access to an
+    encrypted (SSE-S3), TLS-only, private bucket; deployments roll back automatically
+    (circuit breaker) when new tasks fail their health checks; logs kept ``log_retention``;
+    alarms on 5XX (ALB and targets), unhealthy hosts and CPU.
+
+    Cost drivers: the tasks (vCPU and GB-hours; 2 x 0.5 vCPU/1 GB arm64 is about $29/month on
+    demand, Spot up to 70% less), the ALB (about $16/month plus LCUs), the VPC endpoints (above),
+    Container Insights metrics, log ingestion and storage. It scales out on CPU and on requests
+    per target, between ``min_capacity`` and ``max_capacity``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        vpc: ec2.IVpc | None = None,
+        cluster: ecs.ICluster | None = None,
+        nat_gateways: int = 0,
+        vpc_cidr: str = "10.0.0.0/16",
+        task_subnets: ec2.SubnetSelection | None = None,
+        image: ecs.ContainerImage | None = None,
+        repository: ContainerRepository | ecr.IRepository | None = None,
+        image_tag: str | None = None,
+        image_directory: str | Path = DEFAULT_IMAGE_DIRECTORY,
+        architecture: Architecture = Architecture.ARM64,
+        cpu: int = 512,
+        memory_mib: int = 1024,
+        container_port: int = 8080,
+        health_check_path: str = "/health",
+        health_check_command: Sequence[str] = DEFAULT_HEALTH_CHECK_COMMAND,
+        environment: Mapping[str, str] | None = None,
+        secrets: Mapping[str, ecs.Secret] | None = None,
+        capacity: Capacity = Capacity.FARGATE,
+        on_demand_base: int = 1,
+        spot_weight: int = 3,
+        instance_type: ec2.InstanceType | None = None,
+        max_instances: int = 4,
+        min_capacity: int = 2,
+        max_capacity: int = 10,
+        cpu_target_percent: float = 60,
+        requests_per_target: int = 1000,
+        certificate: acm.ICertificate | None = None,
+        internet_facing: bool = True,
+        allowed_cidrs: Sequence[str] = ("0.0.0.0/0",),
+        web_acl_arn: str | None = None,
+        access_logs_bucket: s3.IBucket | None = None,
+        access_logs_expiry: Duration | None = None,
+        log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        alarm_topic: sns.ITopic | None = None,
+        alarm_email: str | None = None,
+    ) -> None:
+        """
+        :param vpc: an existing VPC; its subnets must let the tasks reach ECR and CloudWatch Logs
+            (NAT or endpoints). Ignored when ``cluster`` is given (the cluster's VPC is used).
+        :param cluster: an existing cluster. For the Fargate capacities it must have the Fargate
+            capacity providers enabled; for ``Capacity.EC2`` it must be an ``ecs.Cluster``.
+        :param nat_gateways: for a new VPC: 0 (default) puts tasks in isolated subnets with VPC
+            endpoints; 1 or more gives them NAT egress and no endpoints.
+        :param task_subnets: where the tasks run; default the private (or isolated) subnets.
+        :param image: any container image; overrides ``repository``/``image_tag`` and the asset.
+        :param repository: a repository (e.g. a ``ContainerRepository`` CI pushes to) ...
+        :param image_tag: ... and the tag to run from it (required with ``repository``).
+        :param image_directory: the Docker build context of the default image asset.
+        :param architecture: ARM64 (Graviton) or X86_64, for the tasks, instances and image.
+        :param cpu: task vCPU units (1024 = 1 vCPU); ``memory_mib`` must suit it on Fargate.
+        :param health_check_command: the container health check (Docker ``CMD`` form); the
+            default runs the default image's probe, so set it when you bring another image.
+        :param environment: plain settings for the container (never secrets).
+        :param secrets: ``ecs.Secret.from_secrets_manager(...)`` / ``from_ssm_parameter(...)``
+            by environment variable name; only the execution role can read them, at task start.
+        :param capacity: FARGATE, FARGATE_SPOT (with ``on_demand_base`` on-demand tasks and
+            Spot weighted ``spot_weight`` : 1 above it) or EC2 (an Auto Scaling group of
+            ``instance_type``, up to ``max_instances``, that ECS scales).
+        :param min_capacity: minimum tasks (2: one per AZ, so losing an AZ is survivable).
+        :param certificate: an ACM certificate; adds HTTPS on 443 and redirects 80 to it.
+        :param allowed_cidrs: who may reach the ALB; the default is the whole internet.
+        :param web_acl_arn: a WAFv2 web ACL (REGIONAL) to associate with the ALB.
+        :param access_logs_bucket: an existing bucket (SSE-S3) for the ALB access logs.
+        :param access_logs_expiry: how long the created access-log bucket keeps logs (90 days).
+        :param removal_policy: for the log groups and the access-log bucket. RETAIN by default.
+        :param alarm_topic: an existing topic for alarms; one is created when not given.
+        :param alarm_email: an address to subscribe to the alarm topic (confirm by e-mail).
+        """
+        super().__init__(scope, id)
+        if repository is not None and image is None and not image_tag:
+            raise ValueError("image_tag is required with repository (tags are immutable)")
+        if not 1 <= min_capacity <= max_capacity:
+            raise ValueError("need 1 <= min_capacity <= max_capacity")
+        arm = Architecture(architecture) == Architecture.ARM64
+
+        created_vpc: ec2.Vpc | None = None
+        if cluster is not None:
+            self.vpc: ec2.IVpc = cluster.vpc
+        elif vpc is not None:
+            self.vpc = vpc
+        else:
+            created_vpc = self._vpc(vpc_cidr, nat_gateways, log_retention, removal_policy)
+            self.vpc = created_vpc
+        if task_subnets is None and created_vpc is not None:
+            task_subnets = ec2.SubnetSelection(
+                subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
+                if nat_gateways
+                else ec2.SubnetType.PRIVATE_ISOLATED
+            )
+        self.task_subnets = task_subnets
+        if created_vpc is not None and not nat_gateways:
+            self._endpoints(
+                created_vpc,
+                cidr=vpc_cidr,
+                ec2_capacity=capacity == Capacity.EC2,
+                secrets=bool(secrets),
+            )
+
+        self.cluster: ecs.ICluster = cluster or ecs.Cluster(
+            self,
+            "Cluster",
+            vpc=self.vpc,
+            container_insights_v2=ecs.ContainerInsights.ENABLED,
+            enable_fargate_capacity_providers=True,
+        )
+
+        self.log_group = logs.LogGroup(
+            self, "Logs", retention=log_retention, removal_policy=removal_policy
+        )
+        self.task_role = iam.Role(
+            self,
+            "TaskRole",
+            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+            description="The web app's own permissions: none until its construct grants some",
+        )
+        self.task_definition = ecs.TaskDefinition(
+            self,
+            "TaskDefinition",
+            compatibility=ecs.Compatibility.EC2_AND_FARGATE
+            if capacity == Capacity.EC2
+            else ecs.Compatibility.FARGATE,
+            network_mode=ecs.NetworkMode.AWS_VPC,
+            cpu=str(cpu),
+            memory_mib=str(memory_mib),
+            runtime_platform=ecs.RuntimePlatform(
+                cpu_architecture=ecs.CpuArchitecture.ARM64 if arm else ecs.CpuArchitecture.X86_64,
+                operating_system_family=ecs.OperatingSystemFamily.LINUX,
+            ),
+            task_role=self.task_role,
+        )
+        image, version = self._image(image, repository, image_tag, image_directory, arm)
+        self.container = self.task_definition.add_container(
+            "web",
+            image=image,
+            essential=True,
+            port_mappings=[ecs.PortMapping(container_port=container_port, name="http")],
+            readonly_root_filesystem=True,
+            environment={
+                "PORT": str(container_port),
+                "APP_VERSION": version,
+                **(environment or {}),
+            },
+            secrets=dict(secrets or {}),
+            health_check=ecs.HealthCheck(
+                command=list(health_check_command),
+                interval=Duration.seconds(15),
+                timeout=Duration.seconds(5),
+                retries=3,
+                start_period=Duration.seconds(15),
+            ),
+            # More than the app's graceful-shutdown time (20 s) between SIGTERM and SIGKILL.
+            stop_timeout=Duration.seconds(30),
+            logging=ecs.LogDrivers.aws_logs(
+                stream_prefix="web",
+                log_group=self.log_group,
+                # A full log buffer must not block the app's writes (and stall requests).
+                mode=ecs.AwsLogDriverMode.NON_BLOCKING,
+            ),
+        )
+        acknowledge(
+            self.task_definition,
+            "AwsSolutions-ECS2",
+            "The environment holds non-secret settings only (port, version, the caller's plain "
+            "config); secrets go through the secrets prop, injected by ECS at task start.",
+        )
+
+        self.capacity_provider_strategies = self._capacity(
+            capacity, on_demand_base, spot_weight, instance_type, max_instances, arm
+        )
+        service_props: dict[str, Any] = {
+            "cluster": self.cluster,
+            "task_definition": self.task_definition,
+            "desired_count": min_capacity,
+            "vpc_subnets": self.task_subnets,
+            "assign_public_ip": False,
+            "capacity_provider_strategies": self.capacity_provider_strategies,
+            "circuit_breaker": ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
+            "min_healthy_percent": 100,
+            "max_healthy_percent": 200,
+            "health_check_grace_period": Duration.seconds(60),
+            "propagate_tags": ecs.PropagatedTagSource.SERVICE,
+        }
+        self.service: ecs.BaseService = (
+            ecs.Ec2Service(self, "Service", **service_props)
+            if capacity == Capacity.EC2
+            else ecs.FargateService(self, "Service", **service_props)
+        )
+        self._grant_execution_role_acknowledgement()
+
+        self.load_balancer, self.listener, self.target_group = self._load_balancer(
+            internet_facing=internet_facing,
+            allowed_cidrs=allowed_cidrs,
+            certificate=certificate,
+            container_port=container_port,
+            health_check_path=health_check_path,
+        )
+        self.access_logs_bucket = access_logs_bucket or self._access_logs_bucket(
+            removal_policy, access_logs_expiry or Duration.days(90)
+        )
+        self._log_access(self.access_logs_bucket, prefix="alb")
+        if web_acl_arn:
+            wafv2.CfnWebACLAssociation(
+                self,
+                "WebAcl",
+                resource_arn=self.load_balancer.load_balancer_arn,
+                web_acl_arn=web_acl_arn,
+            )
+        scheme = "https" if certificate else "http"
+        self.url: str = f"{scheme}://{self.load_balancer.load_balancer_dns_name}"
+
+        self.scaling = self.service.auto_scale_task_count(
+            min_capacity=min_capacity, max_capacity=max_capacity
+        )
+        self.scaling.scale_on_cpu_utilization(
+            "CpuScaling",
+            target_utilization_percent=cpu_target_percent,
+            scale_in_cooldown=Duration.minutes(5),
+            scale_out_cooldown=Duration.minutes(1),
+        )
+        self.scaling.scale_on_request_count(
+            "RequestScaling",
+            requests_per_target=requests_per_target,
+            target_group=self.target_group,
+            scale_in_cooldown=Duration.minutes(5),
+            scale_out_cooldown=Duration.minutes(1),
+        )
+
+        self.alarm_topic = ensure_alarm_topic(
+            self, "AlarmTopic", topic=alarm_topic, email=alarm_email
+        )
+        self.alarms = self._alarms(self.alarm_topic)
+
+    # -- pieces -------------------------------------------------------------------------------
+
+    def _vpc(
+        self,
+        cidr: str,
+        nat_gateways: int,
+        log_retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+    ) -> ec2.Vpc:
+        flow_logs = logs.LogGroup(
+            self, "FlowLogs", retention=log_retention, removal_policy=removal_policy
+        )
+        return ec2.Vpc(
+            self,
+            "Vpc",
+            ip_addresses=ec2.IpAddresses.cidr(cidr),
+            max_azs=2,
+            nat_gateways=nat_gateways,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(
+                    name="Public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24
+                ),
+                ec2.SubnetConfiguration(
+                    name="Tasks",
+                    subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
+                    if nat_gateways
+                    else ec2.SubnetType.PRIVATE_ISOLATED,
+                    cidr_mask=22,
+                ),
+            ],
+            flow_logs={
+                "All": ec2.FlowLogOptions(
+                    destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs),
+                    traffic_type=ec2.FlowLogTrafficType.ALL,
+                )
+            },
+        )
+
+    def _endpoints(self, vpc: ec2.Vpc, *, cidr: str, ec2_capacity: bool, secrets: bool) -> None:
+        """What tasks in isolated subnets need: image pulls, logs, and (when used) secrets;
+        container instances also need the ECS control-plane endpoints to register."""
+        subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
+        services = {
+            "EcrApi": ec2.InterfaceVpcEndpointAwsService.ECR,
+            "EcrDocker": ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
+            "Logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+        }
+        if secrets:
+            services["SecretsManager"] = ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER
+            services["Ssm"] = ec2.InterfaceVpcEndpointAwsService.SSM
+        if ec2_capacity:
+            services["Ecs"] = ec2.InterfaceVpcEndpointAwsService.ECS
+            services["EcsAgent"] = ec2.InterfaceVpcEndpointAwsService.ECS_AGENT
+            services["EcsTelemetry"] = ec2.InterfaceVpcEndpointAwsService.ECS_TELEMETRY
+        # One security group for every endpoint: HTTPS from the VPC's own range (a literal,
+        # so reviewers and cdk-nag can read it), which only our subnets use.
+        security_group = ec2.SecurityGroup(
+            self,
+            "EndpointSecurityGroup",
+            vpc=vpc,
+            description="VPC interface endpoints: HTTPS from inside the VPC",
+            allow_all_outbound=False,
+        )
+        security_group.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443))
+        for name, service in services.items():
+            vpc.add_interface_endpoint(
+                name,
+                service=service,
+                subnets=subnets,
+                security_groups=[security_group],
+                open=False,
+            )
+
+    def _image(
+        self,
+        image: ecs.ContainerImage | None,
+        repository: ContainerRepository | ecr.IRepository | None,
+        tag: str | None,
+        directory: str | Path,
+        arm: bool,
+    ) -> tuple[ecs.ContainerImage, str]:
+        """The image and the version the app reports on /version (the tag, or asset hash)."""
+        if image is not None:
+            return image, tag or "unknown"
+        if repository is not None and tag:
+            repo = (
+                repository.repository if isinstance(repository, ContainerRepository) else repository
+            )
+            return ecs.ContainerImage.from_ecr_repository(repo, tag), tag
+        asset = ecr_assets.DockerImageAsset(
+            self,
+            "Image",
+            directory=str(directory),
+            platform=ecr_assets.Platform.LINUX_ARM64 if arm else ecr_assets.Platform.LINUX_AMD64,
+            exclude=["**/__pycache__", "**/.pytest_cache", "**/.venv"],
+        )
+        return ecs.ContainerImage.from_docker_image_asset(asset), asset.asset_hash
+
+    def _capacity(
+        self,
+        capacity: Capacity,
+        on_demand_base: int,
+        spot_weight: int,
+        instance_type: ec2.InstanceType | None,
+        max_instances: int,
+        arm: bool,
+    ) -> list[ecs.CapacityProviderStrategy]:
+        if capacity == Capacity.FARGATE:
+            return [ecs.CapacityProviderStrategy(capacity_provider="FARGATE", weight=1)]
+        if capacity == Capacity.FARGATE_SPOT:
+            return [
+                ecs.CapacityProviderStrategy(
+                    capacity_provider="FARGATE", base=on_demand_base, weight=1
+                ),
+                ecs.CapacityProviderStrategy(capacity_provider="FARGATE_SPOT", weight=spot_weight),
+            ]
+        if not isinstance(self.cluster, ecs.Cluster):
+            raise ValueError("Capacity.EC2 needs an ecs.Cluster (to add the capacity provider)")
+        provider = self._instances(self.cluster, instance_type, max_instances, arm)
+        return [
+            ecs.CapacityProviderStrategy(
+                capacity_provider=provider.capacity_provider_name, base=0, weight=1
+            )
+        ]
+
+    def _instances(
+        self,
+        cluster: ecs.Cluster,
+        instance_type: ec2.InstanceType | None,
+        max_instances: int,
+        arm: bool,
+    ) -> ecs.AsgCapacityProvider:
+        """An Auto Scaling group of ECS-optimized AL2023 instances that ECS scales (managed
+        scaling) and drains before terminating (managed draining)."""
+        role = iam.Role(
+            self,
+            "InstanceRole",
+            assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
+            description="ECS container instances: register with the cluster, pull, log",
+        )
+        security_group = ec2.SecurityGroup(
+            self,
+            "InstanceSecurityGroup",
+            vpc=self.vpc,
+            description="ECS container instances (tasks have their own security group)",
+        )
+        template = ec2.LaunchTemplate(
+            self,
+            "InstanceTemplate",
+            instance_type=instance_type or ec2.InstanceType("t4g.medium" if arm else "t3.medium"),
+            machine_image=ecs.EcsOptimizedImage.amazon_linux2023(
+                hardware_type=ecs.AmiHardwareType.ARM if arm else ecs.AmiHardwareType.STANDARD
+            ),
+            user_data=ec2.UserData.for_linux(),
+            role=role,
+            security_group=security_group,
+            require_imdsv2=True,
+            http_put_response_hop_limit=1,  # tasks (awsvpc) cannot reach the instance's role
+            detailed_monitoring=True,
+            block_devices=[
+                ec2.BlockDevice(
+                    device_name="/dev/xvda",
+                    volume=ec2.BlockDeviceVolume.ebs(
+                        30, encrypted=True, volume_type=ec2.EbsDeviceVolumeType.GP3
+                    ),
+                )
+            ],
+        )
+        group = autoscaling.AutoScalingGroup(
+            self,
+            "Instances",
+            vpc=self.vpc,
+            vpc_subnets=self.task_subnets,
+            launch_template=template,
+            min_capacity=0,
+            max_capacity=max_instances,
+        )
+        acknowledge(
+            group,
+            "AwsSolutions-AS3",
+            "ECS managed scaling launches and terminates these instances; ECS service events and "
+            "the service's alarms report what matters, per-instance notifications would be noise.",
+        )
+        provider = ecs.AsgCapacityProvider(
+            self,
+            "CapacityProvider",
+            auto_scaling_group=group,
+            enable_managed_scaling=True,
+            enable_managed_termination_protection=True,
+            enable_managed_draining=True,
+            target_capacity_percent=100,
+        )
+        cluster.add_asg_capacity_provider(provider)
+        policy = role.node.try_find_child("DefaultPolicy")
+        if policy is not None:
+            acknowledge(
+                policy,
+                "AwsSolutions-IAM5[Resource::*]",
+                "CDK's ECS agent policy: ecs:DiscoverPollEndpoint and ecr:GetAuthorizationToken "
+                "have no resource-level permissions, ecs:Poll/StartTelemetrySession are limited "
+                "to this cluster by condition, logs:* write-only calls are for the agent's own "
+                "logs; the tasks' logs go through their execution role.",
+            )
+            acknowledge(
+                policy,
+                "AwsSolutions-IAM5[Action::ecs:Submit*]",
+                "CDK's ECS agent policy: ecs:Submit* is the agent's three state-change calls "
+                "(attachment, container, task), on this cluster only.",
+            )
+        return provider
+
+    def _grant_execution_role_acknowledgement(self) -> None:
+        role = self.task_definition.execution_role
+        policy = role.node.try_find_child("DefaultPolicy") if role else None
+        if policy is not None:
+            acknowledge(
+                policy,
+                "AwsSolutions-IAM5[Resource::*]",
+                "ecr:GetAuthorizationToken has no resource-level permissions (AWS documents it "
+                "on *); image pulls, logs and secret reads are scoped to their resources.",
+            )
+
+    def _load_balancer(
+        self,
+        *,
+        internet_facing: bool,
+        allowed_cidrs: Sequence[str],
+        certificate: acm.ICertificate | None,
+        container_port: int,
+        health_check_path: str,
+    ) -> tuple[
+        elbv2.ApplicationLoadBalancer,
+        elbv2.ApplicationListener,
+        elbv2.ApplicationTargetGroup,
+    ]:
+        security_group = ec2.SecurityGroup(
+            self,
+            "LoadBalancerSecurityGroup",
+            vpc=self.vpc,
+            description="Web ALB: listener ports from allowed CIDRs; out to the tasks only",
+            # CDK opens egress to the tasks' port when they register; nothing else goes out.
+            allow_all_outbound=False,
+        )
+        ports = [443, 80] if certificate else [80]
+        for cidr in allowed_cidrs:
+            for port in ports:
+                security_group.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(port))
+        if "0.0.0.0/0" in allowed_cidrs:
+            acknowledge(
+                security_group,
+                "AwsSolutions-EC23",
+                "A public web service: the ALB accepts HTTP(S) from anywhere by design "
+                "(allowed_cidrs narrows it); the tasks accept traffic from this ALB only.",
+            )
+        alb = elbv2.ApplicationLoadBalancer(
+            self,
+            "LoadBalancer",
+            vpc=self.vpc,
+            internet_facing=internet_facing,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC)
+            if internet_facing
+            else self.task_subnets,
+            security_group=security_group,
+            drop_invalid_header_fields=True,
+            desync_mitigation_mode=elbv2.DesyncMitigationMode.DEFENSIVE,
+            idle_timeout=Duration.seconds(60),
+        )
+        target_group = elbv2.ApplicationTargetGroup(
+            self,
+            "TargetGroup",
+            vpc=self.vpc,
+            port=container_port,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            target_type=elbv2.TargetType.IP,
+            # Longer than the slowest request, shorter than ECS's default 300 s wait per deploy.
+            deregistration_delay=Duration.seconds(30),
+            health_check=elbv2.HealthCheck(
+                path=health_check_path,
+                healthy_http_codes="200",
+                interval=Duration.seconds(15),
+                timeout=Duration.seconds(5),
+                healthy_threshold_count=2,
+                unhealthy_threshold_count=3,
+            ),
+        )
+        if certificate:
+            listener = alb.add_listener(
+                "Https",
+                port=443,
+                protocol=elbv2.ApplicationProtocol.HTTPS,
+                certificates=[elbv2.ListenerCertificate.from_certificate_manager(certificate)],
+                ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
+                open=False,
+                default_target_groups=[target_group],
+            )
+            alb.add_listener(
+                "HttpRedirect",
+                port=80,
+                protocol=elbv2.ApplicationProtocol.HTTP,
+                open=False,
+                default_action=elbv2.ListenerAction.redirect(
+                    protocol="HTTPS", port="443", permanent=True
+                ),
+            )
+        else:
+            listener = alb.add_listener(
+                "Http",
+                port=80,
+                protocol=elbv2.ApplicationProtocol.HTTP,
+                open=False,
+                default_target_groups=[target_group],
+            )
+        self.service.attach_to_application_target_group(target_group)
+        return alb, listener, target_group
+
+    def _access_logs_bucket(self, removal_policy: RemovalPolicy, expiry: Duration) -> s3.Bucket:
+        bucket = s3.Bucket(
+            self,
+            "AccessLogs",
+            # ALB access logs support SSE-S3 only (not SSE-KMS).
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            versioned=True,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    expiration=expiry,
+                    noncurrent_version_expiration=Duration.days(1),
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                )
+            ],
+            removal_policy=removal_policy,
+        )
+        acknowledge(
+            bucket,
+            "AwsSolutions-S1",
+            "This bucket holds the ALB's access logs; logging access to a log bucket would need "
+            "another bucket, and so on. It is private, TLS-only, versioned and expires logs.",
+        )
+        return bucket
+
+    def _log_access(self, bucket: s3.IBucket, prefix: str) -> None:
+        """``log_access_logs`` for environment-agnostic stacks too.
+
+        ELB writes access logs as a regional AWS account in regions opened before August 2022
+        and as the ``logdelivery.elasticloadbalancing`` service in newer ones. CDK's helper
+        needs the region at synth; here a mapping picks the account at deploy time.
+        """
+        stack = Stack.of(self)
+        alb = self.load_balancer
+        alb.set_attribute("access_logs.s3.enabled", "true")
+        alb.set_attribute("access_logs.s3.bucket", bucket.bucket_name)
+        alb.set_attribute("access_logs.s3.prefix", prefix)
+        objects = bucket.arn_for_objects(f"{prefix}/AWSLogs/{Aws.ACCOUNT_ID}/*")
+        bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject"],
+                principals=[iam.ServicePrincipal(_ELB_LOG_DELIVERY)],
+                resources=[objects],
+            )
+        )
+        if not Token.is_unresolved(stack.region):
+            account = RegionInfo.get(stack.region).elbv2_account
+            if account:
+                bucket.add_to_resource_policy(
+                    iam.PolicyStatement(
+                        actions=["s3:PutObject"],
+                        principals=[iam.AccountPrincipal(account)],
+                        resources=[objects],
+                    )
+                )
+        else:
+            mapping = CfnMapping(
+                self,
+                "ElbLogAccount",
+                mapping={
+                    r.name: {"account": r.elbv2_account or "none"} for r in RegionInfo.regions
+                },
+            )
+            account = mapping.find_in_map(Aws.REGION, "account")
+            has_account = CfnCondition(
+                self,
+                "RegionHasElbLogAccount",
+                expression=Fn.condition_not(Fn.condition_equals(account, "none")),
+            )
+            # In newer regions the statement names this account instead: harmless (a bucket
+            # policy granting its own account delegates to IAM) and keeps the policy valid.
+            principal = Fn.condition_if(has_account.logical_id, account, Aws.ACCOUNT_ID)
+            bucket.add_to_resource_policy(
+                iam.PolicyStatement(
+                    actions=["s3:PutObject"],
+                    principals=[iam.AccountPrincipal(principal.to_string())],
+                    resources=[objects],
+                )
+            )
+        policy = bucket.policy
+        if policy is not None:
+            alb.node.add_dependency(policy)
+
+    def _alarms(self, topic: sns.ITopic) -> list[cloudwatch.Alarm]:
+        alarms = Alarms(self, topic)
+        five_minutes = Duration.minutes(5)
+        alarms.add(
+            "LoadBalancer5xx",
+            self.load_balancer.metrics.http_code_elb(
+                elbv2.HttpCodeElb.ELB_5XX_COUNT, period=five_minutes, statistic="Sum"
+            ),
+            threshold=10,
+            description="The ALB answered 5XX itself (no healthy target, timeouts, bad gateway)",
+        )
+        alarms.add(
+            "Target5xx",
+            self.target_group.metrics.http_code_target(
+                elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=five_minutes, statistic="Sum"
+            ),
+            threshold=10,
+            description="The app answered 5XX (a bug or a failing dependency)",
+        )
+        alarms.add(
+            "UnhealthyHosts",
+            self.target_group.metrics.unhealthy_host_count(
+                period=Duration.minutes(1), statistic="Maximum"
+            ),
+            threshold=1,
+            evaluation_periods=3,
+            description="Tasks failing the target-group health check for 3 minutes",
+        )
+        alarms.add(
+            "HighCpu",
+            self.service.metric_cpu_utilization(period=five_minutes, statistic="Average"),
+            threshold=85,
+            evaluation_periods=3,
+            description="Service CPU above 85% for 15 minutes (scaling at its maximum?)",
+        )
+        return alarms.alarms
+
+
+class ContainerServiceStack(Stack):
+    """A repository for CI-built images and the web service, deployable alone.
+
+    By default the service runs ``containers/web`` built from source at deploy time. With context
+    ``image_tag`` it runs that tag from the stack's repository instead (push it first).
+    """
+
+    def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
+        super().__init__(scope, id, **kwargs)
+        config = ContextConfig(self, id)
+        removal_policy = config.removal_policy()
+        capacity_name = config.get_str("capacity", Capacity.FARGATE.value).lower()
+        try:
+            capacity = Capacity(capacity_name)
+        except ValueError:
+            raise ValueError(
+                f"context {id}:capacity={capacity_name!r}: expected one of "
+                f"{[c.value for c in Capacity]}"
+            ) from None
+        arch_name = config.get_str("architecture", Architecture.ARM64.value).lower()
+        if arch_name not in {a.value for a in Architecture}:
+            raise ValueError(f"context {id}:architecture={arch_name!r}: expected arm64 or x86_64")
+
+        repository = ContainerRepository(
+            self,
+            "Repository",
+            keep_tagged_images=config.get_int("keep_tagged_images", 30),
+            pull_account_ids=config.get_list("pull_account_ids", []),
+            removal_policy=removal_policy,
+        )
+        certificate_arn = config.get_optional_str("certificate_arn")
+        image_tag = config.get_optional_str("image_tag")
+        service = FargateWebService(
+            self,
+            "Web",
+            repository=repository if image_tag else None,
+            image_tag=image_tag,
+            architecture=Architecture(arch_name),
+            cpu=config.get_int("cpu", 512),
+            memory_mib=config.get_int("memory_mib", 1024),
+            capacity=capacity,
+            nat_gateways=config.get_int("nat_gateways", 0),
+            min_capacity=config.get_int("min_capacity", 2),
+            max_capacity=config.get_int("max_capacity", 10),
+            certificate=acm.Certificate.from_certificate_arn(self, "Certificate", certificate_arn)
+            if certificate_arn
+            else None,
+            allowed_cidrs=config.get_list("allowed_cidrs", ["0.0.0.0/0"]),
+            web_acl_arn=config.get_optional_str("web_acl_arn"),
+            removal_policy=removal_policy,
+            alarm_email=config.get_optional_str("alarm_email"),
+        )
+        CfnOutput(self, "Url", value=service.url)
+        CfnOutput(self, "RepositoryUri", value=repository.repository_uri)
+        CfnOutput(self, "ClusterName", value=service.cluster.cluster_name)
+        CfnOutput(self, "ServiceName", value=service.service.service_name)
+        CfnOutput(self, "LogGroupName", value=service.log_group.log_group_name)
+        CfnOutput(self, "AccessLogsBucket", value=service.access_logs_bucket.bucket_name)

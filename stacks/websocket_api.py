@@ -1,0 +1,651 @@
+"""WebSocket API pattern: API Gateway (WebSocket) -> Lambda -> DynamoDB, a chat with rooms.
+
+``WebSocketApi`` is the reusable construct; ``WebSocketApiStack`` wires it for ``cdk deploy``.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import jsii
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_apigatewayv2_authorizers as authorizers
+from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from .shared import (
+    DEFAULT_LOG_RETENTION,
+    Alarms,
+    ContextConfig,
+    acknowledge,
+    ensure_alarm_topic,
+    merge_props,
+    powertools_layer,
+)
+
+DEFAULT_CODE_PATH = Path(__file__).resolve().parent.parent / "lambda_src" / "websocket_api"
+
+# The custom routes the chat handler serves; API Gateway picks one by the frame's "action".
+# Anything else (no action, unknown action, not JSON) goes to $default, which answers with an
+# error frame.
+MESSAGE_ROUTES = ("join", "send")
+
+# One JSON object per connect, message and disconnect: who (connection, principal, IP), what
+# (event, route), the outcome (status, integration and authorizer errors) and latency. No bodies:
+# chat messages are personal data.
+_ACCESS_LOG_FIELDS = {
+    "requestId": "$context.requestId",
+    "requestTime": "$context.requestTimeEpoch",
+    "connectionId": "$context.connectionId",
+    "eventType": "$context.eventType",
+    "routeKey": "$context.routeKey",
+    "ip": "$context.identity.sourceIp",
+    "principal": "$context.authorizer.principalId",
+    "status": "$context.status",
+    "responseLatency": "$context.responseLatency",
+    "integrationLatency": "$context.integration.latency",
+    "integrationStatus": "$context.integration.status",
+    "integrationError": "$context.integration.error",
+    "authorizerError": "$context.authorizer.error",
+    "errorMessage": "$context.error.message",
+}
+
+
+class ConnectAuth(enum.Enum):
+    """Who may open a connection (authorization runs on ``$connect`` only, as in API Gateway)."""
+
+    #: A Lambda authorizer verifies an HS256 token signed with a Secrets Manager secret.
+    TOKEN = "token"  # noqa: S105 - the name of a mode, not a credential
+    #: SigV4-signed connect requests; callers need ``execute-api:Invoke`` on
+    #: ``<api>/<stage>/$connect``.
+    IAM = "iam"
+    #: Anyone may connect. Only for public, anonymous channels.
+    NONE = "none"
+
+
+class WebSocketApi(Construct):
+    """A WebSocket chat API: clients connect, join a room and broadcast messages to it.
+
+    Builds: a DynamoDB table of live connections with a ``room`` index (unless ``table`` is
+    given), a Python 3.13 arm64 chat function for ``$connect``, ``$disconnect``, ``$default``,
+    ``join`` and ``send``, an authorizer function and its signing secret (``auth=TOKEN``), a
+    WebSocket API and stage, alarms to an SNS topic and a dashboard.
+
+    Secure defaults: ``$connect`` needs a valid, unexpired HS256 token (query string ``token``)
+    signed with a generated 64-character secret, or SigV4 (``auth=IAM``); table on-demand with
+    point-in-time recovery, encryption, TTL on ``expires_at`` so connections API Gateway never
+    reported closed still expire, deletion protection and RETAIN (DESTROY only on request);
+    functions with X-Ray, JSON logs kept ``log_retention``, the chat function limited to the
+    item actions it uses on its table and ``execute-api:ManageConnections`` on
+    ``POST @connections`` of this API's stage only; stage with throttling, JSON access logs,
+    execution logs at ERROR (no message bodies) and detailed (per-route) metrics.
+
+    Cost drivers: API Gateway connection minutes ($0.25 per million) and messages ($1 per
+    million, counted in 32 KB units) - a broadcast to N members is N management-API posts, and
+    Lambda time grows with N as well; DynamoDB on-demand requests; detailed metrics are custom
+    CloudWatch metrics per route. Fixed: the secret ($0.40/month), the alarm topic's KMS key
+    ($1/month), alarms ($0.10 each) and the dashboard ($3/month).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        table: dynamodb.ITable | None = None,
+        table_props: Mapping[str, Any] | None = None,
+        room_index_name: str = "by-room",
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        code_path: str | Path = DEFAULT_CODE_PATH,
+        memory_size: int = 256,
+        timeout: Duration | None = None,
+        reserved_concurrency: int | None = None,
+        log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
+        stage_name: str = "v1",
+        throttle_rate_limit: float = 100,
+        throttle_burst_limit: int = 200,
+        auth: ConnectAuth = ConnectAuth.TOKEN,
+        token_secret: secretsmanager.ISecret | None = None,
+        token_identity_source: Sequence[str] = ("route.request.querystring.token",),
+        max_token_lifetime: Duration | None = None,
+        connection_ttl: Duration | None = None,
+        create_cloudwatch_role: bool = True,
+        alarm_topic: sns.ITopic | None = None,
+        alarm_email: str | None = None,
+    ) -> None:
+        """
+        :param table: an existing connections table. Partition key ``connectionId`` (string)
+            and a global secondary index ``room_index_name`` with partition key ``room``
+            (string) projecting ``expires_at``; TTL on ``expires_at``.
+        :param table_props: ``dynamodb.Table`` keyword arguments merged over the defaults.
+        :param removal_policy: for the table, the secret and the log groups. RETAIN by default.
+        :param code_path: folder holding the ``chat`` package (the handlers).
+        :param timeout: of the chat function; a broadcast posts to each member in turn, so this
+            bounds the room size one message can reach (default 29 s, API Gateway's limit).
+        :param throttle_rate_limit: steady-state messages per second across the stage.
+        :param throttle_burst_limit: burst of messages across the stage.
+        :param auth: how ``$connect`` is authorized (TOKEN, IAM or NONE).
+        :param token_secret: an existing secret whose string is the HS256 signing key; one with
+            a generated 64-character key is created when not given.
+        :param token_identity_source: where API Gateway must find the token before it calls the
+            authorizer (a connect without it is refused with 401 at no Lambda cost).
+            ``("route.request.header.Authorization",)`` for clients that can set headers.
+        :param max_token_lifetime: tokens whose ``exp`` is further away are refused, however
+            validly signed (default 1 hour).
+        :param connection_ttl: after this a connection row expires even if ``$disconnect``
+            never ran (default 2 h 10 min: API Gateway closes every connection after 2 h).
+        :param create_cloudwatch_role: create the account-wide API Gateway logging role (needed
+            for execution logs); False when the account already has one configured.
+        :param alarm_topic: an existing topic for alarms; one is created when not given.
+        :param alarm_email: an address to subscribe to the alarm topic (confirm by e-mail).
+        """
+        super().__init__(scope, id)
+        if token_secret is not None and auth is not ConnectAuth.TOKEN:
+            raise ValueError(f"token_secret is only used with auth=ConnectAuth.TOKEN, not {auth}")
+        self._room_index_name = room_index_name
+
+        self.table: dynamodb.ITable = table or self._table(removal_policy, table_props)
+
+        self.api = apigwv2.WebSocketApi(
+            self,
+            "Api",
+            api_name=f"{Stack.of(self).stack_name}-{id}",
+            description="Chat WebSocket API",
+            route_selection_expression="$request.body.action",
+        )
+
+        self.token_secret: secretsmanager.ISecret | None = None
+        self.authorizer_function: lambda_.Function | None = None
+        if auth is ConnectAuth.TOKEN:
+            self.token_secret = token_secret or self._token_secret(removal_policy)
+
+        self.stage = self._stage(
+            stage_name=stage_name,
+            throttle_rate_limit=throttle_rate_limit,
+            throttle_burst_limit=throttle_burst_limit,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+            create_cloudwatch_role=create_cloudwatch_role,
+        )
+        self.url: str = self.stage.url
+        self.callback_url: str = self.stage.callback_url
+
+        ttl = connection_ttl or Duration.minutes(130)
+        self.function = self._lambda(
+            "Chat",
+            handler="chat.app.lambda_handler",
+            description="Chat WebSocket routes: connect, disconnect, join, send",
+            code_path=Path(code_path),
+            memory_size=memory_size,
+            timeout=timeout or Duration.seconds(29),
+            reserved_concurrency=reserved_concurrency,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+            environment={
+                "TABLE_NAME": self.table.table_name,
+                "ROOM_INDEX_NAME": room_index_name,
+                "CALLBACK_URL": self.callback_url,
+                "CONNECTION_TTL_SECONDS": str(int(ttl.to_seconds())),
+                "POWERTOOLS_SERVICE_NAME": "websocket-chat",
+            },
+        )
+        self._grant_table_access(self.function)
+        self._grant_post_to_connections(self.function)
+
+        connect_authorizer: apigwv2.IWebSocketRouteAuthorizer | None = None
+        if self.token_secret is not None:
+            self.authorizer_function = self._lambda(
+                "Authorizer",
+                handler="chat.authorizer.lambda_handler",
+                description="Chat WebSocket $connect authorizer: verifies HS256 tokens",
+                code_path=Path(code_path),
+                memory_size=256,
+                timeout=Duration.seconds(5),
+                reserved_concurrency=None,
+                log_retention=log_retention,
+                removal_policy=removal_policy,
+                environment={
+                    "TOKEN_SECRET_ARN": self.token_secret.secret_arn,
+                    "MAX_TOKEN_LIFETIME_SECONDS": str(
+                        int((max_token_lifetime or Duration.hours(1)).to_seconds())
+                    ),
+                    "POWERTOOLS_SERVICE_NAME": "websocket-chat-authorizer",
+                },
+            )
+            self.token_secret.grant_read(self.authorizer_function)
+            connect_authorizer = authorizers.WebSocketLambdaAuthorizer(
+                "TokenAuthorizer",
+                self.authorizer_function,
+                identity_source=list(token_identity_source),
+            )
+        elif auth is ConnectAuth.IAM:
+            connect_authorizer = authorizers.WebSocketIamAuthorizer()
+
+        self._add_routes(connect_authorizer)
+
+        self.alarm_topic = ensure_alarm_topic(
+            self, "AlarmTopic", topic=alarm_topic, email=alarm_email
+        )
+        self.alarms = self._alarms(self.alarm_topic)
+        self.dashboard = self._dashboard()
+
+    # -- pieces -------------------------------------------------------------------------------
+
+    def _table(
+        self, removal_policy: RemovalPolicy, overrides: Mapping[str, Any] | None
+    ) -> dynamodb.Table:
+        table = dynamodb.Table(
+            self,
+            "Connections",
+            **merge_props(
+                {
+                    "partition_key": dynamodb.Attribute(
+                        name="connectionId", type=dynamodb.AttributeType.STRING
+                    ),
+                    "billing_mode": dynamodb.BillingMode.PAY_PER_REQUEST,
+                    "encryption": dynamodb.TableEncryption.AWS_MANAGED,
+                    "point_in_time_recovery_specification": (
+                        dynamodb.PointInTimeRecoverySpecification(
+                            point_in_time_recovery_enabled=True
+                        )
+                    ),
+                    "time_to_live_attribute": "expires_at",
+                    "deletion_protection": removal_policy != RemovalPolicy.DESTROY,
+                    "removal_policy": removal_policy,
+                },
+                overrides,
+            ),
+        )
+        # Sparse: a connection is in the index only once it has joined a room, and the index
+        # holds just what a broadcast reads (the key and the expiry it filters on).
+        table.add_global_secondary_index(
+            index_name=self._room_index_name,
+            partition_key=dynamodb.Attribute(name="room", type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.INCLUDE,
+            non_key_attributes=["expires_at"],
+        )
+        return table
+
+    def _token_secret(self, removal_policy: RemovalPolicy) -> secretsmanager.Secret:
+        secret = secretsmanager.Secret(
+            self,
+            "TokenSecret",
+            description="HS256 key that signs chat connect tokens",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True
+            ),
+            removal_policy=removal_policy,
+        )
+        acknowledge(
+            secret,
+            "AwsSolutions-SMG4",
+            "Rotating the signing key invalidates every outstanding token; rotate it manually "
+            "(put-secret-value) when needed. Tokens live at most max_token_lifetime (1 h), so a "
+            "rotation logs clients out for at most that long.",
+        )
+        return secret
+
+    def _stage(
+        self,
+        *,
+        stage_name: str,
+        throttle_rate_limit: float,
+        throttle_burst_limit: int,
+        log_retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+        create_cloudwatch_role: bool,
+    ) -> apigwv2.WebSocketStage:
+        access_logs = logs.LogGroup(
+            self, "AccessLogs", retention=log_retention, removal_policy=removal_policy
+        )
+        stage = apigwv2.WebSocketStage(
+            self,
+            "Stage",
+            web_socket_api=self.api,
+            stage_name=stage_name,
+            auto_deploy=True,
+            detailed_metrics_enabled=True,
+            throttle=apigwv2.ThrottleSettings(
+                rate_limit=throttle_rate_limit, burst_limit=throttle_burst_limit
+            ),
+            access_log_settings=_JsonAccessLogs(access_logs),
+        )
+        # The L2 has no execution-log settings. ERROR logs say why a connect or message failed;
+        # no data trace, because frames carry personal data.
+        cfn_stage = stage.node.default_child
+        assert isinstance(cfn_stage, apigwv2.CfnStage)
+        cfn_stage.add_property_override("DefaultRouteSettings.LoggingLevel", "ERROR")
+        cfn_stage.add_property_override("DefaultRouteSettings.DataTraceEnabled", False)
+
+        if create_cloudwatch_role:
+            # Execution logs go through the one API Gateway logging role per account and region
+            # (as for REST APIs). Keep it when this stack goes, or other APIs stop logging.
+            role = iam.Role(
+                self,
+                "ApiGatewayLoggingRole",
+                assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+                managed_policies=[
+                    iam.ManagedPolicy.from_aws_managed_policy_name(
+                        "service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+                    )
+                ],
+            )
+            role.apply_removal_policy(RemovalPolicy.RETAIN)
+            acknowledge(
+                role,
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AmazonAPIGatewayPushToCloudWatchLogs]",
+                "The account-wide API Gateway logging role; this AWS-managed policy is the one "
+                "API Gateway documents for it and is limited to CloudWatch Logs.",
+            )
+            account = apigw.CfnAccount(
+                self, "ApiGatewayAccount", cloud_watch_role_arn=role.role_arn
+            )
+            account.apply_removal_policy(RemovalPolicy.RETAIN)
+            stage.node.add_dependency(account)
+        return stage
+
+    def _lambda(
+        self,
+        id: str,
+        *,
+        handler: str,
+        description: str,
+        code_path: Path,
+        memory_size: int,
+        timeout: Duration,
+        reserved_concurrency: int | None,
+        log_retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+        environment: dict[str, str],
+    ) -> lambda_.Function:
+        log_group = logs.LogGroup(
+            self, f"{id}Logs", retention=log_retention, removal_policy=removal_policy
+        )
+        # Our own role, so no AWS-managed policy with logs:* on every log group.
+        role = iam.Role(
+            self,
+            f"{id}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=description,
+        )
+        log_group.grant_write(role)
+        function = lambda_.Function(
+            self,
+            id,
+            runtime=lambda_.Runtime.PYTHON_3_13,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=handler,
+            code=lambda_.Code.from_asset(str(code_path), exclude=["**/__pycache__"]),
+            layers=[powertools_layer(self, f"{id}Powertools")],
+            memory_size=memory_size,
+            timeout=timeout,
+            reserved_concurrent_executions=reserved_concurrency,
+            tracing=lambda_.Tracing.ACTIVE,
+            logging_format=lambda_.LoggingFormat.JSON,
+            log_group=log_group,
+            role=role,
+            environment={
+                **environment,
+                "POWERTOOLS_METRICS_NAMESPACE": "WebSocketApi",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+            },
+            description=description,
+        )
+        acknowledge(
+            function,
+            "AwsSolutions-L1",
+            "Pinned to python3.13 (supported by Lambda into 2029) to match the Powertools layer "
+            "(python313) and the pinned library the tests run; upgrade both together.",
+        )
+        self._acknowledge_xray(role)
+        return function
+
+    @staticmethod
+    def _acknowledge_xray(role: iam.Role) -> None:
+        policy = role.node.try_find_child("DefaultPolicy")
+        if policy is not None:
+            acknowledge(
+                policy,
+                "AwsSolutions-IAM5[Resource::*]",
+                "xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level "
+                "permissions; X-Ray's own documentation grants them on *.",
+            )
+
+    def _grant_table_access(self, function: lambda_.Function) -> None:
+        """Only the item actions the chat handler uses, on the table and its room index."""
+        iam.Grant.add_to_principal(
+            grantee=function,
+            actions=[
+                "dynamodb:PutItem",
+                "dynamodb:GetItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:BatchWriteItem",
+            ],
+            resource_arns=[self.table.table_arn],
+        )
+        index_arn = f"{self.table.table_arn}/index/{self._room_index_name}"
+        iam.Grant.add_to_principal(
+            grantee=function, actions=["dynamodb:Query"], resource_arns=[index_arn]
+        )
+        if self.table.encryption_key is not None:  # a caller's table with a customer key
+            self.table.encryption_key.grant_encrypt_decrypt(function)
+
+    def _grant_post_to_connections(self, function: lambda_.Function) -> None:
+        """``execute-api:ManageConnections`` for POST on this API's stage, nothing wider."""
+        stack = Stack.of(self)
+        connections_arn = stack.format_arn(
+            service="execute-api",
+            resource=self.api.api_id,
+            resource_name=f"{self.stage.stage_name}/POST/@connections/*",
+        )
+        iam.Grant.add_to_principal(
+            grantee=function,
+            actions=["execute-api:ManageConnections"],
+            resource_arns=[connections_arn],
+        )
+        policy = function.role.node.try_find_child("DefaultPolicy") if function.role else None
+        if policy is not None:
+            acknowledge(
+                policy,
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:"
+                f"<AWS::AccountId>:<{stack.get_logical_id(self._cfn_api)}>/"
+                f"{self.stage.stage_name}/POST/@connections/*]",
+                "Connection ids are created by API Gateway at run time, so the ARN ends in a "
+                "wildcard; it is scoped to POST on this API's one stage.",
+            )
+
+    @property
+    def _cfn_api(self) -> apigwv2.CfnApi:
+        child = self.api.node.default_child
+        assert isinstance(child, apigwv2.CfnApi)
+        return child
+
+    def _add_routes(self, connect_authorizer: apigwv2.IWebSocketRouteAuthorizer | None) -> None:
+        def integration(route: str) -> integrations.WebSocketLambdaIntegration:
+            return integrations.WebSocketLambdaIntegration(
+                f"{route.strip('$').capitalize()}Integration", self.function
+            )
+
+        connect = self.api.add_route(
+            "$connect", integration=integration("$connect"), authorizer=connect_authorizer
+        )
+        if connect_authorizer is None:
+            acknowledge(
+                connect,
+                "AwsSolutions-APIG4",
+                "The caller chose anonymous connections (auth=ConnectAuth.NONE), e.g. for a "
+                "public channel; the stage is still throttled and every connect is logged.",
+            )
+        routes = [self.api.add_route("$disconnect", integration=integration("$disconnect"))]
+        # Two-way routes: the function's return value is the frame sent back to the sender
+        # (an acknowledgement or an error), so replying to the sender costs no management call.
+        for route in ("$default", *MESSAGE_ROUTES):
+            routes.append(
+                self.api.add_route(route, integration=integration(route), return_response=True)
+            )
+        for route_ in routes:
+            acknowledge(
+                route_,
+                "AwsSolutions-APIG4",
+                "API Gateway authorizes a WebSocket once, on $connect, and accepts an authorizer "
+                "on no other route; messages can only arrive on a connection $connect allowed.",
+            )
+
+    def _metric(self, name: str) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace="AWS/ApiGateway",
+            metric_name=name,
+            dimensions_map={"ApiId": self.api.api_id, "Stage": self.stage.stage_name},
+            period=Duration.minutes(5),
+            statistic="Sum",
+        )
+
+    def _alarms(self, topic: sns.ITopic) -> Alarms:
+        five_minutes = Duration.minutes(5)
+        alarms = Alarms(self, topic)
+        alarms.add(
+            "IntegrationErrors",
+            self._metric("IntegrationError"),
+            threshold=5,
+            description="The chat API's Lambda integration failed 5 or more times in 5 minutes.",
+        )
+        alarms.add(
+            "ExecutionErrors",
+            self._metric("ExecutionError"),
+            threshold=5,
+            description="API Gateway failed to run 5 or more chat requests in 5 minutes.",
+        )
+        functions = [("Chat", "chat route function", self.function)]
+        if self.authorizer_function is not None:
+            functions.append(("Authorizer", "chat $connect authorizer", self.authorizer_function))
+        for name, what, function in functions:
+            alarms.add(
+                f"{name}FunctionErrors",
+                function.metric_errors(period=five_minutes, statistic="Sum"),
+                threshold=1,
+                description=f"The {what} raised an error.",
+            )
+            alarms.add(
+                f"{name}FunctionThrottles",
+                function.metric_throttles(period=five_minutes, statistic="Sum"),
+                threshold=1,
+                description=f"Lambda throttled the {what}.",
+            )
+        alarms.add(
+            "TableThrottles",
+            cloudwatch.Metric(
+                namespace="AWS/DynamoDB",
+                metric_name="ThrottledRequests",
+                dimensions_map={"TableName": self.table.table_name},
+                period=five_minutes,
+                statistic="Sum",
+            ),
+            threshold=1,
+            description="DynamoDB throttled requests to the chat connections table.",
+        )
+        return alarms
+
+    def _dashboard(self) -> cloudwatch.Dashboard:
+        dashboard = cloudwatch.Dashboard(self, "Dashboard")
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Connections and messages",
+                left=[self._metric("ConnectCount"), self._metric("MessageCount")],
+            ),
+            cloudwatch.GraphWidget(
+                title="API errors",
+                left=[
+                    self._metric("ClientError"),
+                    self._metric("IntegrationError"),
+                    self._metric("ExecutionError"),
+                ],
+            ),
+            cloudwatch.GraphWidget(
+                title="Chat function",
+                left=[
+                    self.function.metric_invocations(statistic="Sum"),
+                    self.function.metric_errors(statistic="Sum"),
+                    self.function.metric_throttles(statistic="Sum"),
+                ],
+                right=[self.function.metric_duration(statistic="p99")],
+            ),
+            cloudwatch.GraphWidget(
+                title="Delivery",
+                left=[
+                    cloudwatch.Metric(
+                        namespace="WebSocketApi",
+                        metric_name=name,
+                        dimensions_map={"service": "websocket-chat"},
+                        statistic="Sum",
+                    )
+                    for name in ("MessagesDelivered", "GoneConnections", "DeliveryFailures")
+                ],
+            ),
+            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.alarms), width=24),
+        )
+        return dashboard
+
+
+@jsii.implements(apigwv2.IAccessLogSettings)
+class _JsonAccessLogs:
+    """Access log settings (an interface in aws-cdk-lib, not a struct): JSON to a log group."""
+
+    def __init__(self, log_group: logs.ILogGroup) -> None:
+        self._destination = apigwv2.LogGroupLogDestination(log_group)
+
+    @property
+    def destination(self) -> apigwv2.IAccessLogDestination:
+        return self._destination
+
+    @property
+    def format(self) -> apigw.AccessLogFormat:
+        return apigw.AccessLogFormat.custom(json.dumps(_ACCESS_LOG_FIELDS))
+
+
+class WebSocketApiStack(Stack):
+    """Deploys one ``WebSocketApi``. Context keys (``WebSocketApi:<key>`` or ``<key>``):
+    ``removal_policy`` (retain|destroy), ``alarm_email``, ``throttle_rate_limit``,
+    ``throttle_burst_limit``, ``auth`` (token|iam|none), ``cloudwatch_role`` (true|false)."""
+
+    def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
+        super().__init__(scope, id, **kwargs)
+        config = ContextConfig(self, id)
+        auth = config.get_str("auth", ConnectAuth.TOKEN.value)
+        if auth not in {a.value for a in ConnectAuth}:
+            raise ValueError(f"context {id}:auth={auth!r}: expected token, iam or none")
+        chat = WebSocketApi(
+            self,
+            "Chat",
+            removal_policy=config.removal_policy(),
+            alarm_email=config.get_optional_str("alarm_email"),
+            throttle_rate_limit=config.get_int("throttle_rate_limit", 100),
+            throttle_burst_limit=config.get_int("throttle_burst_limit", 200),
+            auth=ConnectAuth(auth),
+            create_cloudwatch_role=config.get_bool("cloudwatch_role", True),
+        )
+        CfnOutput(self, "WebSocketUrl", value=chat.url, description="wss:// URL clients connect to")
+        CfnOutput(self, "CallbackUrl", value=chat.callback_url)
+        CfnOutput(self, "TableName", value=chat.table.table_name)
+        CfnOutput(self, "DashboardName", value=chat.dashboard.dashboard_name)
+        if chat.token_secret is not None:
+            CfnOutput(
+                self,
+                "TokenSecretArn",
+                value=chat.token_secret.secret_arn,
+                description="HS256 key your backend signs connect tokens with",
+            )

@@ -1,0 +1,674 @@
+"""Assertions on the ContainerService template (the app's synth) and on construct options
+(one small extra app with cdk-nag on: Fargate Spot with a CI image, secrets and HTTPS; EC2)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from aws_cdk import App, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ssm as ssm
+from aws_cdk.assertions import Match, Template
+from cdk_nag import AwsSolutionsChecks
+
+from stacks.container_service import (
+    Architecture,
+    Capacity,
+    ContainerRepository,
+    ContainerServiceStack,
+    FargateWebService,
+)
+from tests.support import ROOT, Synth
+
+CERTIFICATE_ARN = (
+    "arn:aws:acm:eu-west-1:111111111111:certificate/0f2b7a52-7d2e-4d4c-9c3a-b1b1b1b1b1b1"
+)
+
+
+@pytest.fixture(scope="module")
+def template(synth: Synth) -> Template:
+    return synth.template("ContainerService")
+
+
+def _only(template: Template, type_: str) -> dict[str, Any]:
+    resources = template.find_resources(type_)
+    assert len(resources) == 1, f"expected one {type_}, found {len(resources)}"
+    return dict(next(iter(resources.values())))
+
+
+def _statements(template: Template) -> list[dict[str, Any]]:
+    policies = template.find_resources("AWS::IAM::Policy").values()
+    return [s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]]
+
+
+def _logical_id(template: Template, type_: str, path_fragment: str) -> str:
+    matches = [
+        name
+        for name, resource in template.find_resources(type_).items()
+        if path_fragment in name or path_fragment in json.dumps(resource.get("Metadata", {}))
+    ]
+    assert len(matches) == 1, matches
+    return matches[0]
+
+
+# -- Service -----------------------------------------------------------------------------------
+
+
+def test_deployments_roll_back_on_failure(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::ECS::Service",
+        {
+            "DeploymentConfiguration": {
+                "DeploymentCircuitBreaker": {"Enable": True, "Rollback": True},
+                "MinimumHealthyPercent": 100,
+                "MaximumPercent": 200,
+            }
+        },
+    )
+
+
+def test_tasks_run_on_arm64_fargate(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::ECS::TaskDefinition",
+        {
+            "RequiresCompatibilities": ["FARGATE"],
+            "RuntimePlatform": {"CpuArchitecture": "ARM64", "OperatingSystemFamily": "LINUX"},
+            "NetworkMode": "awsvpc",
+        },
+    )
+
+
+def test_default_capacity_is_fargate_on_demand(template: Template) -> None:
+    service = _only(template, "AWS::ECS::Service")
+    assert service["Properties"]["CapacityProviderStrategy"] == [
+        {"CapacityProvider": "FARGATE", "Weight": 1}
+    ]
+    assert "LaunchType" not in service["Properties"]
+    template.has_resource_properties(
+        "AWS::ECS::ClusterCapacityProviderAssociations",
+        {"CapacityProviders": Match.array_with(["FARGATE", "FARGATE_SPOT"])},
+    )
+
+
+def test_container_has_a_health_check(template: Template) -> None:
+    container = _only(template, "AWS::ECS::TaskDefinition")["Properties"]["ContainerDefinitions"][0]
+    assert container["HealthCheck"] == {
+        "Command": ["CMD", "python", "-m", "webapp.healthcheck"],
+        "Interval": 15,
+        "Timeout": 5,
+        "Retries": 3,
+        "StartPeriod": 15,
+    }
+
+
+def test_target_group_checks_health_on_the_app_port(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::TargetGroup",
+        {
+            "TargetType": "ip",
+            "Port": 8080,
+            "HealthCheckPath": "/health",
+            "Matcher": {"HttpCode": "200"},
+            "HealthyThresholdCount": 2,
+            "UnhealthyThresholdCount": 3,
+            "TargetGroupAttributes": Match.array_with(
+                [{"Key": "deregistration_delay.timeout_seconds", "Value": "30"}]
+            ),
+        },
+    )
+
+
+def test_container_is_hardened_and_stops_gracefully(template: Template) -> None:
+    container = _only(template, "AWS::ECS::TaskDefinition")["Properties"]["ContainerDefinitions"][0]
+    assert container["ReadonlyRootFilesystem"] is True
+    assert container["StopTimeout"] == 30  # > the app's 20 s graceful shutdown
+    assert container["LogConfiguration"]["LogDriver"] == "awslogs"
+
+
+def test_image_is_built_from_the_asset_and_reports_its_hash(template: Template) -> None:
+    container = _only(template, "AWS::ECS::TaskDefinition")["Properties"]["ContainerDefinitions"][0]
+    image = container["Image"]["Fn::Sub"]
+    tag = image.rsplit(":", 1)[1]
+    assert "cdk-hnb659fds-container-assets" in image
+    assert re.fullmatch(r"[0-9a-f]{64}", tag)
+    assert {"Name": "APP_VERSION", "Value": tag} in container["Environment"]
+
+
+def test_tasks_have_no_public_ip_and_no_route_out(template: Template) -> None:
+    config = _only(template, "AWS::ECS::Service")["Properties"]["NetworkConfiguration"]
+    assert config["AwsvpcConfiguration"]["AssignPublicIp"] == "DISABLED"
+    task_subnets = config["AwsvpcConfiguration"]["Subnets"]
+    route_tables = [
+        a["Properties"]["RouteTableId"]
+        for a in template.find_resources("AWS::EC2::SubnetRouteTableAssociation").values()
+        if a["Properties"]["SubnetId"] in task_subnets
+    ]
+    assert len(route_tables) == 2  # one per AZ
+    routes = template.find_resources("AWS::EC2::Route").values()
+    assert [r for r in routes if r["Properties"]["RouteTableId"] in route_tables] == []
+    template.resource_count_is("AWS::EC2::NatGateway", 0)
+
+
+def test_vpc_endpoints_let_isolated_tasks_pull_images_and_log(template: Template) -> None:
+    services = sorted(
+        e["Properties"]["ServiceName"]["Fn::Join"][1][-1]
+        for e in template.find_resources("AWS::EC2::VPCEndpoint").values()
+    )
+    assert services == [".ecr.api", ".ecr.dkr", ".logs", ".s3"]
+
+
+def test_task_security_group_admits_only_the_load_balancer(template: Template) -> None:
+    ingress = template.find_resources("AWS::EC2::SecurityGroupIngress")
+    service_sg = _logical_id(template, "AWS::EC2::SecurityGroup", "WebServiceSecurityGroup")
+    to_service = [
+        i["Properties"]
+        for i in ingress.values()
+        if i["Properties"]["GroupId"] == {"Fn::GetAtt": [service_sg, "GroupId"]}
+    ]
+    assert len(to_service) == 1
+    assert to_service[0]["FromPort"] == to_service[0]["ToPort"] == 8080
+    assert "LoadBalancerSecurityGroup" in to_service[0]["SourceSecurityGroupId"]["Fn::GetAtt"][0]
+
+
+def test_vpc_has_flow_logs_and_cluster_has_container_insights(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::EC2::FlowLog", {"TrafficType": "ALL", "LogDestinationType": "cloud-watch-logs"}
+    )
+    template.has_resource_properties(
+        "AWS::ECS::Cluster",
+        {"ClusterSettings": [{"Name": "containerInsights", "Value": "enabled"}]},
+    )
+
+
+# -- Scaling -----------------------------------------------------------------------------------
+
+
+def test_scales_between_two_and_ten_tasks(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalableTarget",
+        {"MinCapacity": 2, "MaxCapacity": 10, "ScalableDimension": "ecs:service:DesiredCount"},
+    )
+
+
+def test_scales_on_cpu_and_on_requests_per_target(template: Template) -> None:
+    policies = template.find_resources("AWS::ApplicationAutoScaling::ScalingPolicy").values()
+    targets = {
+        p["Properties"]["TargetTrackingScalingPolicyConfiguration"][
+            "PredefinedMetricSpecification"
+        ]["PredefinedMetricType"]: p["Properties"]["TargetTrackingScalingPolicyConfiguration"][
+            "TargetValue"
+        ]
+        for p in policies
+    }
+    assert targets == {"ECSServiceAverageCPUUtilization": 60, "ALBRequestCountPerTarget": 1000}
+
+
+# -- Load balancer -----------------------------------------------------------------------------
+
+
+def test_load_balancer_logs_access_to_its_bucket(template: Template) -> None:
+    alb = _only(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    attributes = {a["Key"]: a["Value"] for a in alb["Properties"]["LoadBalancerAttributes"]}
+    bucket_id = next(iter(template.find_resources("AWS::S3::Bucket")))
+    assert attributes["access_logs.s3.enabled"] == "true"
+    assert attributes["access_logs.s3.bucket"] == {"Ref": bucket_id}
+    assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
+    # The policy must exist before the ALB, which checks it can write when logging is enabled.
+    assert any("AccessLogsPolicy" in d for d in alb.get("DependsOn", []))
+
+
+def test_access_log_bucket_is_encrypted_private_and_tls_only(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                ]
+            },
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+        },
+    )
+    policy = _only(template, "AWS::S3::BucketPolicy")["Properties"]["PolicyDocument"]
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for s in policy["Statement"]
+    )
+
+
+def test_elb_may_only_put_log_objects(template: Template) -> None:
+    policy = _only(template, "AWS::S3::BucketPolicy")["Properties"]["PolicyDocument"]
+    allows = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert [s["Action"] for s in allows] == ["s3:PutObject"]
+    assert allows[0]["Principal"]["Service"] == "logdelivery.elasticloadbalancing.amazonaws.com"
+    assert "/alb/AWSLogs/" in json.dumps(allows[0]["Resource"])
+
+
+def test_http_listener_forwards_to_the_service(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::Listener",
+        {
+            "Port": 80,
+            "Protocol": "HTTP",
+            "DefaultActions": [Match.object_like({"Type": "forward"})],
+        },
+    )
+
+
+# -- Least privilege ---------------------------------------------------------------------------
+
+
+def test_task_role_has_no_permissions_by_default(template: Template) -> None:
+    role_id = _logical_id(template, "AWS::IAM::Role", "WebTaskRole")
+    assert (
+        "ManagedPolicyArns" not in template.find_resources("AWS::IAM::Role")[role_id]["Properties"]
+    )
+    attached = [
+        p
+        for p in template.find_resources("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in p["Properties"]["Roles"]
+    ]
+    assert attached == []
+
+
+def test_execution_role_pulls_and_logs_and_nothing_else(template: Template) -> None:
+    role_id = _logical_id(template, "AWS::IAM::Role", "WebTaskDefinitionExecutionRole")
+    policy = next(
+        p
+        for p in template.find_resources("AWS::IAM::Policy").values()
+        if p["Properties"]["Roles"] == [{"Ref": role_id}]
+    )
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    by_action = {
+        action: s["Resource"]
+        for s in statements
+        for action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    assert set(by_action) == {
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:BatchGetImage",
+        "ecr:GetDownloadUrlForLayer",
+        "ecr:GetAuthorizationToken",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    }
+    wildcard = {action for action, resource in by_action.items() if resource == "*"}
+    assert wildcard == {"ecr:GetAuthorizationToken"}  # it has no resource-level permissions
+    log_group = _logical_id(template, "AWS::Logs::LogGroup", "WebLogs")
+    assert by_action["logs:PutLogEvents"] == {"Fn::GetAtt": [log_group, "Arn"]}
+    assert "container-assets" in json.dumps(by_action["ecr:BatchGetImage"])
+
+
+def test_no_policy_grants_wildcard_actions(template: Template) -> None:
+    for statement in _statements(template):
+        actions = (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+        assert all(a != "*" and not a.endswith(":*") for a in actions), statement
+
+
+# -- Repository --------------------------------------------------------------------------------
+
+
+def test_repository_scans_on_push_with_immutable_tags(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::ECR::Repository",
+        {"ImageScanningConfiguration": {"ScanOnPush": True}, "ImageTagMutability": "IMMUTABLE"},
+    )
+
+
+def test_repository_expires_untagged_and_keeps_the_last_tagged_images(template: Template) -> None:
+    repository = _only(template, "AWS::ECR::Repository")["Properties"]
+    rules = json.loads(repository["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
+    selections = [(r["rulePriority"], r["selection"]) for r in rules]
+    assert selections == [
+        (
+            1,
+            {
+                "tagStatus": "untagged",
+                "countType": "sinceImagePushed",
+                "countNumber": 7,
+                "countUnit": "days",
+            },
+        ),
+        (
+            2,
+            {
+                "tagStatus": "tagged",
+                "tagPatternList": ["*"],
+                "countType": "imageCountMoreThan",
+                "countNumber": 30,
+            },
+        ),
+    ]
+
+
+def test_repository_and_logs_are_retained(template: Template) -> None:
+    repository = _only(template, "AWS::ECR::Repository")
+    assert repository["DeletionPolicy"] == "Retain"
+    assert repository["Properties"]["EmptyOnDelete"] is False
+    # AES-256 with AWS-managed keys is ECR's default: no KMS configuration in the template.
+    assert "EncryptionConfiguration" not in repository["Properties"]
+    template.has_resource(
+        "AWS::Logs::LogGroup",
+        {"DeletionPolicy": "Retain", "Properties": {"RetentionInDays": 90}},
+    )
+
+
+# -- Monitoring --------------------------------------------------------------------------------
+
+
+def test_alarms_cover_5xx_unhealthy_hosts_and_cpu(template: Template) -> None:
+    alarms = template.find_resources("AWS::CloudWatch::Alarm").values()
+    metrics = sorted((a["Properties"]["Namespace"], a["Properties"]["MetricName"]) for a in alarms)
+    assert metrics == [
+        ("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count"),
+        ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count"),
+        ("AWS/ApplicationELB", "UnHealthyHostCount"),
+        ("AWS/ECS", "CPUUtilization"),
+    ]
+
+
+def test_every_alarm_notifies_the_topic_on_alarm_and_ok(template: Template) -> None:
+    topic_id = next(iter(template.find_resources("AWS::SNS::Topic")))
+    for alarm in template.find_resources("AWS::CloudWatch::Alarm").values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
+        assert alarm["Properties"]["OKActions"] == [{"Ref": topic_id}]
+
+
+# -- The image ---------------------------------------------------------------------------------
+
+
+def test_dockerfile_is_multi_stage_pinned_and_runs_as_non_root() -> None:
+    lines = (ROOT / "containers" / "web" / "Dockerfile").read_text().splitlines()
+    bases = [line.split()[1] for line in lines if line.startswith("FROM ")]
+    assert len(bases) == 2
+    assert all(re.fullmatch(r"python:\d+\.\d+\.\d+-slim-\w+", b) for b in bases), bases
+    user = [line.split()[1] for line in lines if line.startswith("USER ")][-1]
+    assert not user.startswith(("0", "root"))
+    assert any(line.startswith("HEALTHCHECK ") for line in lines)
+
+
+# -- Construct options (a separate small app, with cdk-nag on) ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def variants() -> dict[str, Template]:
+    """Fargate Spot running a CI-pushed tag with secrets and HTTPS; EC2 capacity; and a
+    repository with a KMS key shared with another account."""
+    app = App()
+    spot = Stack(app, "Spot")
+    key = kms.Key(spot, "Key", enable_key_rotation=True)
+    repository = ContainerRepository(
+        spot,
+        "Repository",
+        encryption_key=key,
+        pull_account_ids=["222222222222"],
+        keep_tagged_images=5,
+    )
+    FargateWebService(
+        spot,
+        "Web",
+        capacity=Capacity.FARGATE_SPOT,
+        on_demand_base=2,
+        repository=repository,
+        image_tag="v1.4.2",
+        secrets={
+            "DB_PASSWORD": ecs.Secret.from_secrets_manager(
+                secretsmanager.Secret.from_secret_name_v2(spot, "Db", "prod/db")
+            ),
+            "API_TOKEN": ecs.Secret.from_ssm_parameter(
+                ssm.StringParameter.from_secure_string_parameter_attributes(
+                    spot, "Token", parameter_name="/web/api-token"
+                )
+            ),
+        },
+        certificate=acm.Certificate.from_certificate_arn(spot, "Cert", CERTIFICATE_ARN),
+        allowed_cidrs=["203.0.113.0/24"],
+        min_capacity=3,
+        max_capacity=6,
+    )
+    ec2_stack = Stack(app, "Ec2")
+    FargateWebService(ec2_stack, "Web", capacity=Capacity.EC2, max_instances=3)
+    existing = Stack(app, "Existing")
+    vpc = ec2.Vpc(existing, "TeamVpc", max_azs=2, nat_gateways=1)
+    vpc.add_flow_log("FlowLogs")
+    cluster = ecs.Cluster(
+        existing,
+        "TeamCluster",
+        vpc=vpc,
+        container_insights_v2=ecs.ContainerInsights.ENABLED,
+        enable_fargate_capacity_providers=True,
+    )
+    FargateWebService(
+        existing,
+        "Web",
+        cluster=cluster,
+        architecture=Architecture.X86_64,
+        internet_facing=False,
+        allowed_cidrs=["10.0.0.0/8"],
+        removal_policy=RemovalPolicy.DESTROY,
+    )
+    ContainerRepository(existing, "Repository", removal_policy=RemovalPolicy.DESTROY)
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    app.synth()  # raises on any unacknowledged nag finding in these options
+    return {
+        "spot": Template.from_stack(spot),
+        "ec2": Template.from_stack(ec2_stack),
+        "existing": Template.from_stack(existing),
+    }
+
+
+def test_spot_capacity_keeps_an_on_demand_base(variants: dict[str, Template]) -> None:
+    service = _only(variants["spot"], "AWS::ECS::Service")
+    assert service["Properties"]["CapacityProviderStrategy"] == [
+        {"CapacityProvider": "FARGATE", "Base": 2, "Weight": 1},
+        {"CapacityProvider": "FARGATE_SPOT", "Weight": 3},
+    ]
+
+
+def test_ec2_capacity_uses_the_auto_scaling_group_provider(variants: dict[str, Template]) -> None:
+    template = variants["ec2"]
+    provider_id = next(iter(template.find_resources("AWS::ECS::CapacityProvider")))
+    service = _only(template, "AWS::ECS::Service")
+    assert service["Properties"]["CapacityProviderStrategy"] == [
+        {"CapacityProvider": {"Ref": provider_id}, "Base": 0, "Weight": 1}
+    ]
+    template.has_resource_properties(
+        "AWS::ECS::CapacityProvider",
+        {
+            "AutoScalingGroupProvider": Match.object_like(
+                {
+                    "ManagedScaling": Match.object_like(
+                        {"Status": "ENABLED", "TargetCapacity": 100}
+                    ),
+                    "ManagedTerminationProtection": "ENABLED",
+                    "ManagedDraining": "ENABLED",
+                }
+            )
+        },
+    )
+    template.has_resource_properties(
+        "AWS::ECS::TaskDefinition", {"RequiresCompatibilities": ["EC2", "FARGATE"]}
+    )
+
+
+def test_ec2_instances_are_graviton_imdsv2_and_encrypted(variants: dict[str, Template]) -> None:
+    data = _only(variants["ec2"], "AWS::EC2::LaunchTemplate")["Properties"]["LaunchTemplateData"]
+    assert data["InstanceType"] == "t4g.medium"
+    assert data["MetadataOptions"]["HttpTokens"] == "required"
+    assert data["MetadataOptions"]["HttpPutResponseHopLimit"] == 1
+    assert data["BlockDeviceMappings"][0]["Ebs"]["Encrypted"] is True
+    variants["ec2"].has_resource_properties(
+        "AWS::AutoScaling::AutoScalingGroup", {"MinSize": "0", "MaxSize": "3"}
+    )
+
+
+def test_ec2_instances_join_the_cluster(variants: dict[str, Template]) -> None:
+    template = variants["ec2"]
+    cluster_id = next(iter(template.find_resources("AWS::ECS::Cluster")))
+    data = _only(template, "AWS::EC2::LaunchTemplate")["Properties"]["LaunchTemplateData"]
+    user_data = json.dumps(data["UserData"])
+    assert "ECS_CLUSTER=" in user_data
+    assert json.dumps({"Ref": cluster_id}) in user_data
+
+
+def test_ec2_instances_reach_ecs_through_endpoints(variants: dict[str, Template]) -> None:
+    services = {
+        e["Properties"]["ServiceName"]["Fn::Join"][1][-1]
+        for e in variants["ec2"].find_resources("AWS::EC2::VPCEndpoint").values()
+    }
+    assert {".ecs", ".ecs-agent", ".ecs-telemetry"} <= services
+
+
+def test_repository_image_and_tag_are_used(variants: dict[str, Template]) -> None:
+    container = _only(variants["spot"], "AWS::ECS::TaskDefinition")["Properties"][
+        "ContainerDefinitions"
+    ][0]
+    assert container["Image"]["Fn::Join"][1][-1] == ":v1.4.2"
+    assert {"Name": "APP_VERSION", "Value": "v1.4.2"} in container["Environment"]
+
+
+def test_secrets_are_injected_and_readable_by_the_execution_role_only(
+    variants: dict[str, Template],
+) -> None:
+    template = variants["spot"]
+    container = _only(template, "AWS::ECS::TaskDefinition")["Properties"]["ContainerDefinitions"][0]
+    assert sorted(s["Name"] for s in container["Secrets"]) == ["API_TOKEN", "DB_PASSWORD"]
+    readers = [
+        p["Properties"]["Roles"]
+        for p in template.find_resources("AWS::IAM::Policy").values()
+        if "secretsmanager:GetSecretValue" in json.dumps(p) or "ssm:GetParameters" in json.dumps(p)
+    ]
+    assert len(readers) == 1
+    assert "ExecutionRole" in readers[0][0]["Ref"]
+
+
+def test_secrets_get_their_endpoints_in_isolated_subnets(variants: dict[str, Template]) -> None:
+    services = {
+        e["Properties"]["ServiceName"]["Fn::Join"][1][-1]
+        for e in variants["spot"].find_resources("AWS::EC2::VPCEndpoint").values()
+    }
+    assert {".secretsmanager", ".ssm"} <= services
+
+
+def test_certificate_adds_https_and_redirects_http(variants: dict[str, Template]) -> None:
+    template = variants["spot"]
+    template.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::Listener",
+        {
+            "Port": 443,
+            "Protocol": "HTTPS",
+            "Certificates": [{"CertificateArn": CERTIFICATE_ARN}],
+            "SslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+        },
+    )
+    template.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::Listener",
+        {
+            "Port": 80,
+            "DefaultActions": [
+                {
+                    "Type": "redirect",
+                    "RedirectConfig": {
+                        "Protocol": "HTTPS",
+                        "Port": "443",
+                        "StatusCode": "HTTP_301",
+                    },
+                }
+            ],
+        },
+    )
+
+
+def test_allowed_cidrs_limit_who_reaches_the_load_balancer(variants: dict[str, Template]) -> None:
+    groups = variants["spot"].find_resources("AWS::EC2::SecurityGroup").values()
+    ingress = [rule for g in groups for rule in g["Properties"].get("SecurityGroupIngress", [])]
+    others = [r for r in ingress if "CidrIp" in r and r["CidrIp"] != "203.0.113.0/24"]
+    # The only other CIDR rule is the endpoints' HTTPS from the VPC's own range.
+    assert [(r["CidrIp"], r["FromPort"]) for r in others] == [("10.0.0.0/16", 443)]
+    assert {r["FromPort"] for r in ingress if r.get("CidrIp") == "203.0.113.0/24"} == {80, 443}
+
+
+def test_cross_account_pull_grant_allows_pulling_only(variants: dict[str, Template]) -> None:
+    repository = _only(variants["spot"], "AWS::ECR::Repository")["Properties"]
+    statement = repository["RepositoryPolicyText"]["Statement"]
+    assert len(statement) == 1
+    assert sorted(statement[0]["Action"]) == [
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:BatchGetImage",
+        "ecr:GetDownloadUrlForLayer",
+    ]
+    assert "222222222222" in json.dumps(statement[0]["Principal"])
+
+
+def test_repository_encrypts_with_the_given_key(variants: dict[str, Template]) -> None:
+    repository = _only(variants["spot"], "AWS::ECR::Repository")["Properties"]
+    assert repository["EncryptionConfiguration"]["EncryptionType"] == "KMS"
+    assert "Key" in repository["EncryptionConfiguration"]["KmsKey"]["Fn::GetAtt"][0]
+
+
+def test_existing_cluster_and_vpc_are_used_and_nothing_network_created(
+    variants: dict[str, Template],
+) -> None:
+    template = variants["existing"]
+    template.resource_count_is("AWS::EC2::VPC", 1)
+    template.resource_count_is("AWS::ECS::Cluster", 1)
+    template.resource_count_is("AWS::EC2::VPCEndpoint", 0)  # the team's VPC has NAT
+    subnets = _only(template, "AWS::ECS::Service")["Properties"]["NetworkConfiguration"][
+        "AwsvpcConfiguration"
+    ]["Subnets"]
+    assert all("Private" in s["Ref"] for s in subnets)
+
+
+def test_x86_64_builds_the_image_for_amd64(variants: dict[str, Template]) -> None:
+    variants["existing"].has_resource_properties(
+        "AWS::ECS::TaskDefinition",
+        {"RuntimePlatform": {"CpuArchitecture": "X86_64", "OperatingSystemFamily": "LINUX"}},
+    )
+
+
+def test_internal_load_balancer_stays_in_private_subnets(variants: dict[str, Template]) -> None:
+    alb = _only(variants["existing"], "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    assert alb["Properties"]["Scheme"] == "internal"
+    assert all("Private" in s["Ref"] for s in alb["Properties"]["Subnets"])
+
+
+def test_destroy_empties_and_deletes_repository_logs_and_bucket(
+    variants: dict[str, Template],
+) -> None:
+    template = variants["existing"]
+    repository = _only(template, "AWS::ECR::Repository")
+    assert repository["DeletionPolicy"] == "Delete"
+    assert repository["Properties"]["EmptyOnDelete"] is True
+    assert _only(template, "AWS::S3::Bucket")["DeletionPolicy"] == "Delete"
+    web_logs = _logical_id(template, "AWS::Logs::LogGroup", "WebLogs")
+    assert template.find_resources("AWS::Logs::LogGroup")[web_logs]["DeletionPolicy"] == "Delete"
+
+
+# -- Validation (no synth) ---------------------------------------------------------------------
+
+
+def test_repository_without_a_tag_is_refused() -> None:
+    stack = Stack(App(), "Bad")
+    repository = ContainerRepository(stack, "Repo")
+    with pytest.raises(ValueError, match="image_tag is required"):
+        FargateWebService(stack, "Web", repository=repository)
+
+
+def test_unknown_capacity_in_context_is_refused() -> None:
+    app = App(context={"ContainerService:capacity": "lambda"})
+    with pytest.raises(ValueError, match="capacity='lambda'"):
+        ContainerServiceStack(app, "ContainerService")

@@ -1,0 +1,275 @@
+"""The $connect authorizer and its HS256 tokens: who gets in, and every way a token is refused."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import importlib
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tests.support import ROOT
+
+SECRET_NAME = "chat-token-key"
+KEY = b"k" * 64
+NOW = 1_800_000_000
+HOUR = 3600
+METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/v1/$connect"
+
+# The HS256 example on jwt.io, signed by another implementation with this key: proves our
+# verifier reads standard JWTs (it has no "exp", so it must get past the signature and stop there).
+JWT_IO_TOKEN = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+    "eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ."
+    "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+)
+JWT_IO_KEY = b"your-256-bit-secret"
+
+
+@dataclass
+class FakeContext:
+    function_name: str = "authorizer"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:authorizer"
+    aws_request_id: str = "req-1"
+
+
+@pytest.fixture(scope="module")
+def chat() -> Iterator[tuple[ModuleType, ModuleType]]:
+    env = {
+        "TOKEN_SECRET_ARN": SECRET_NAME,
+        "MAX_TOKEN_LIFETIME_SECONDS": str(HOUR),
+        "POWERTOOLS_SERVICE_NAME": "websocket-chat-authorizer",
+        "POWERTOOLS_METRICS_NAMESPACE": "WebSocketApi",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in env.items():
+            mp.setenv(name, value)
+        mp.syspath_prepend(str(ROOT / "lambda_src" / "websocket_api"))
+        yield importlib.import_module("chat.authorizer"), importlib.import_module("chat.tokens")
+    for name in [m for m in sys.modules if m == "chat" or m.startswith("chat.")]:
+        del sys.modules[name]
+
+
+@pytest.fixture
+def authorizer(chat: tuple[ModuleType, ModuleType]) -> ModuleType:
+    return chat[0]
+
+
+@pytest.fixture
+def tokens(chat: tuple[ModuleType, ModuleType]) -> ModuleType:
+    return chat[1]
+
+
+def _event(query: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> Any:
+    return {
+        "type": "REQUEST",
+        "methodArn": METHOD_ARN,
+        "queryStringParameters": query,
+        "headers": headers or {},
+        "requestContext": {"routeKey": "$connect", "eventType": "CONNECT", "connectionId": "c1"},
+    }
+
+
+def _effect(response: dict[str, Any]) -> str:
+    (statement,) = response["policyDocument"]["Statement"]
+    assert statement["Action"] == "execute-api:Invoke"
+    assert statement["Resource"] == METHOD_ARN
+    return str(statement["Effect"])
+
+
+def _b64(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+def _forge(header: dict[str, Any], claims: dict[str, Any], key: bytes = KEY) -> str:
+    signing_input = f"{_b64(header)}.{_b64(claims)}"
+    signature = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{base64.urlsafe_b64encode(signature).decode().rstrip('=')}"
+
+
+# -- allowed -----------------------------------------------------------------------------------
+
+
+def test_a_valid_query_string_token_is_allowed_with_the_user_in_context(
+    authorizer: ModuleType, tokens: ModuleType
+) -> None:
+    token = tokens.sign(KEY, "alice", NOW + 600)
+    response = authorizer.authorize(_event({"token": token}), KEY, now=NOW)
+    assert _effect(response) == "Allow"
+    assert response["principalId"] == "alice"
+    assert response["context"] == {"userId": "alice"}
+
+
+def test_a_bearer_header_token_is_allowed(authorizer: ModuleType, tokens: ModuleType) -> None:
+    token = tokens.sign(KEY, "bob", NOW + 600)
+    response = authorizer.authorize(
+        _event(headers={"authorization": f"Bearer {token}"}), KEY, now=NOW
+    )
+    assert _effect(response) == "Allow"
+    assert response["principalId"] == "bob"
+
+
+def test_a_token_from_any_hs256_jwt_library_is_accepted(authorizer: ModuleType) -> None:
+    token = _forge({"alg": "HS256", "typ": "JWT"}, {"sub": "carol", "exp": NOW + 60, "iat": NOW})
+    assert _effect(authorizer.authorize(_event({"token": token}), KEY, now=NOW)) == "Allow"
+
+
+def test_the_jwt_io_example_passes_the_signature_check(tokens: ModuleType) -> None:
+    with pytest.raises(tokens.InvalidToken, match="expiry is missing"):
+        tokens.verify(JWT_IO_KEY, JWT_IO_TOKEN, now=NOW, max_lifetime=HOUR)
+    with pytest.raises(tokens.InvalidToken, match="signature does not match"):
+        tokens.verify(KEY, JWT_IO_TOKEN, now=NOW, max_lifetime=HOUR)
+
+
+# -- refused -------------------------------------------------------------------------------------
+
+
+def _signed(tokens: ModuleType, **kwargs: Any) -> str:
+    return str(tokens.sign(KEY, kwargs.get("sub", "alice"), kwargs.get("exp", NOW + 600)))
+
+
+REFUSED: list[Any] = [
+    pytest.param(lambda _: None, "no token", id="missing"),
+    pytest.param(lambda _: "", "no token", id="empty"),
+    pytest.param(lambda _: "not-a-token", "three parts", id="garbage"),
+    pytest.param(lambda _: "a.b.c.d", "three parts", id="four-parts"),
+    pytest.param(lambda _: "x" * 3000, "too long", id="oversize"),
+    pytest.param(lambda t: t.sign(b"other key", "alice", NOW + 600), "signature", id="wrong-key"),
+    pytest.param(lambda t: t.sign(KEY, "alice", NOW), "expired", id="expired"),
+    pytest.param(lambda t: t.sign(KEY, "alice", NOW + 2 * HOUR), "lifetime", id="too-long-lived"),
+    pytest.param(
+        lambda t: _signed(t)[:-2] + ("AA" if not _signed(t).endswith("AA") else "BB"),
+        "signature",
+        id="tampered-signature",
+    ),
+    pytest.param(
+        lambda t: ".".join(
+            [
+                _signed(t).split(".")[0],
+                _b64({"sub": "admin", "exp": NOW + 600}),
+                _signed(t).split(".")[2],
+            ]
+        ),
+        "signature",
+        id="swapped-claims",
+    ),
+    pytest.param(
+        lambda _: (
+            _b64({"alg": "none", "typ": "JWT"}) + "." + _b64({"sub": "x", "exp": NOW + 60}) + "."
+        ),
+        "HS256",
+        id="alg-none",
+    ),
+    pytest.param(
+        lambda _: _forge({"alg": "HS512", "typ": "JWT"}, {"sub": "x", "exp": NOW + 60}),
+        "HS256",
+        id="other-alg",
+    ),
+    pytest.param(lambda _: _forge({"alg": "HS256"}, {"exp": NOW + 60}), "subject", id="no-subject"),
+    pytest.param(
+        lambda _: _forge({"alg": "HS256"}, {"sub": "a b", "exp": NOW + 60}),
+        "subject",
+        id="bad-subject",
+    ),
+    pytest.param(
+        lambda _: _forge({"alg": "HS256"}, {"sub": "x", "exp": "soon"}), "expiry", id="exp-string"
+    ),
+    pytest.param(
+        lambda _: _forge({"alg": "HS256"}, {"sub": "x", "exp": True}), "expiry", id="exp-bool"
+    ),
+    pytest.param(
+        lambda _: _forge({"alg": "HS256"}, {"sub": "x", "exp": NOW + 60, "nbf": NOW + 30}),
+        "not valid yet",
+        id="not-before",
+    ),
+    pytest.param(
+        lambda _: _b64({"alg": "HS256"}) + "." + "eyJub3QganNvbg" + "." + "AAAA",
+        "signature",
+        id="unsigned-junk-claims",
+    ),
+    pytest.param(lambda _: "a+b.c/d.e=f", "base64url", id="not-base64url"),
+]
+
+
+@pytest.mark.parametrize(("make_token", "reason"), REFUSED)
+def test_bad_tokens_are_denied(
+    authorizer: ModuleType,
+    tokens: ModuleType,
+    make_token: Any,
+    reason: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    token = make_token(tokens)
+    event = _event(None if token is None else {"token": token})
+    response = authorizer.authorize(event, KEY, now=NOW)
+    assert _effect(response) == "Deny"
+    assert "context" not in response
+    if token:  # the reason is the one we expect, not some other failure
+        with pytest.raises(tokens.InvalidToken, match=reason):
+            tokens.verify(KEY, token, now=NOW, max_lifetime=HOUR)
+
+
+def test_a_non_bearer_authorization_header_is_ignored(
+    authorizer: ModuleType, tokens: ModuleType
+) -> None:
+    token = tokens.sign(KEY, "alice", NOW + 600)
+    response = authorizer.authorize(
+        _event(headers={"Authorization": f"Basic {token}"}), KEY, now=NOW
+    )
+    assert _effect(response) == "Deny"
+
+
+def test_signing_refuses_an_unsafe_subject(tokens: ModuleType) -> None:
+    with pytest.raises(ValueError, match="subject"):
+        tokens.sign(KEY, "alice\nadmin", NOW + 60)
+
+
+# -- the handler, with the key in (moto's) Secrets Manager ---------------------------------------
+
+
+@pytest.fixture
+def secret(aws_credentials: None, authorizer: ModuleType) -> Iterator[None]:
+    from aws_lambda_powertools.utilities import parameters
+
+    parameters.clear_caches()
+    with mock_aws():
+        boto3.client("secretsmanager", region_name="us-east-1").create_secret(
+            Name=SECRET_NAME, SecretString=KEY.decode()
+        )
+        yield
+    parameters.clear_caches()
+
+
+def test_handler_allows_a_token_signed_with_the_stored_key(
+    authorizer: ModuleType, tokens: ModuleType, secret: None
+) -> None:
+    import time
+
+    token = tokens.sign(KEY, "alice", int(time.time()) + 300)
+    response = authorizer.lambda_handler(_event({"token": token}), FakeContext())
+    assert _effect(response) == "Allow"
+    assert response["context"] == {"userId": "alice"}
+
+
+def test_handler_denies_a_token_signed_with_another_key(
+    authorizer: ModuleType, tokens: ModuleType, secret: None
+) -> None:
+    import time
+
+    token = tokens.sign(b"not the stored key", "alice", int(time.time()) + 300)
+    response = authorizer.lambda_handler(_event({"token": token}), FakeContext())
+    assert _effect(response) == "Deny"
