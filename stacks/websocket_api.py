@@ -33,7 +33,7 @@ from .shared import (
     acknowledge,
     ensure_alarm_topic,
     merge_props,
-    powertools_layer,
+    python_function,
 )
 
 DEFAULT_CODE_PATH = Path(__file__).resolve().parent.parent / "lambda_src" / "websocket_api"
@@ -184,11 +184,12 @@ class WebSocketApi(Construct):
         self.callback_url: str = self.stage.callback_url
 
         ttl = connection_ttl or Duration.minutes(130)
-        self.function = self._lambda(
+        self.function = python_function(
+            self,
             "Chat",
             handler="chat.app.lambda_handler",
             description="Chat WebSocket routes: connect, disconnect, join, send",
-            code_path=Path(code_path),
+            code_path=str(code_path),
             memory_size=memory_size,
             timeout=timeout or Duration.seconds(29),
             reserved_concurrency=reserved_concurrency,
@@ -200,6 +201,8 @@ class WebSocketApi(Construct):
                 "CALLBACK_URL": self.callback_url,
                 "CONNECTION_TTL_SECONDS": str(int(ttl.to_seconds())),
                 "POWERTOOLS_SERVICE_NAME": "websocket-chat",
+                "POWERTOOLS_METRICS_NAMESPACE": "WebSocketApi",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
             },
         )
         self._grant_table_access(self.function)
@@ -207,14 +210,14 @@ class WebSocketApi(Construct):
 
         connect_authorizer: apigwv2.IWebSocketRouteAuthorizer | None = None
         if self.token_secret is not None:
-            self.authorizer_function = self._lambda(
+            self.authorizer_function = python_function(
+                self,
                 "Authorizer",
                 handler="chat.authorizer.lambda_handler",
                 description="Chat WebSocket $connect authorizer: verifies HS256 tokens",
-                code_path=Path(code_path),
+                code_path=str(code_path),
                 memory_size=256,
                 timeout=Duration.seconds(5),
-                reserved_concurrency=None,
                 log_retention=log_retention,
                 removal_policy=removal_policy,
                 environment={
@@ -223,6 +226,8 @@ class WebSocketApi(Construct):
                         int((max_token_lifetime or Duration.hours(1)).to_seconds())
                     ),
                     "POWERTOOLS_SERVICE_NAME": "websocket-chat-authorizer",
+                    "POWERTOOLS_METRICS_NAMESPACE": "WebSocketApi",
+                    "POWERTOOLS_LOG_LEVEL": "INFO",
                 },
             )
             self.token_secret.grant_read(self.authorizer_function)
@@ -357,73 +362,6 @@ class WebSocketApi(Construct):
             account.apply_removal_policy(RemovalPolicy.RETAIN)
             stage.node.add_dependency(account)
         return stage
-
-    def _lambda(
-        self,
-        id: str,
-        *,
-        handler: str,
-        description: str,
-        code_path: Path,
-        memory_size: int,
-        timeout: Duration,
-        reserved_concurrency: int | None,
-        log_retention: logs.RetentionDays,
-        removal_policy: RemovalPolicy,
-        environment: dict[str, str],
-    ) -> lambda_.Function:
-        log_group = logs.LogGroup(
-            self, f"{id}Logs", retention=log_retention, removal_policy=removal_policy
-        )
-        # Our own role, so no AWS-managed policy with logs:* on every log group.
-        role = iam.Role(
-            self,
-            f"{id}Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=description,
-        )
-        log_group.grant_write(role)
-        function = lambda_.Function(
-            self,
-            id,
-            runtime=lambda_.Runtime.PYTHON_3_13,
-            architecture=lambda_.Architecture.ARM_64,
-            handler=handler,
-            code=lambda_.Code.from_asset(str(code_path), exclude=["**/__pycache__"]),
-            layers=[powertools_layer(self, f"{id}Powertools")],
-            memory_size=memory_size,
-            timeout=timeout,
-            reserved_concurrent_executions=reserved_concurrency,
-            tracing=lambda_.Tracing.ACTIVE,
-            logging_format=lambda_.LoggingFormat.JSON,
-            log_group=log_group,
-            role=role,
-            environment={
-                **environment,
-                "POWERTOOLS_METRICS_NAMESPACE": "WebSocketApi",
-                "POWERTOOLS_LOG_LEVEL": "INFO",
-            },
-            description=description,
-        )
-        acknowledge(
-            function,
-            "AwsSolutions-L1",
-            "Pinned to python3.13 (supported by Lambda into 2029) to match the Powertools layer "
-            "(python313) and the pinned library the tests run; upgrade both together.",
-        )
-        self._acknowledge_xray(role)
-        return function
-
-    @staticmethod
-    def _acknowledge_xray(role: iam.Role) -> None:
-        policy = role.node.try_find_child("DefaultPolicy")
-        if policy is not None:
-            acknowledge(
-                policy,
-                "AwsSolutions-IAM5[Resource::*]",
-                "xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level "
-                "permissions; X-Ray's own documentation grants them on *.",
-            )
 
     def _grant_table_access(self, function: lambda_.Function) -> None:
         """Only the item actions the chat handler uses, on the table and its room index."""
