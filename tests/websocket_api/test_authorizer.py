@@ -25,14 +25,19 @@ NOW = 1_800_000_000
 HOUR = 3600
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/v1/$connect"
 
-# The HS256 example on jwt.io, signed by another implementation with this key: proves our
-# verifier reads standard JWTs (it has no "exp", so it must get past the signature and stop there).
-JWT_IO_TOKEN = (
-    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
-    "eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ."
-    "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+# RFC 7515 appendix A.1: an HS256 JWS made by the standard's authors with a 64-byte key (the
+# JWK "k" below). Proves our verifier reads standard JWTs byte for byte (its header even holds a
+# CRLF); it has no "sub", so it must get past the signature and stop there. (Not the jwt.io
+# example: its key is 19 bytes, below the 32 bytes RFC 7518 requires for HS256.)
+RFC7515_TOKEN = (
+    "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9."
+    "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ."
+    "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 )
-JWT_IO_KEY = b"your-256-bit-secret"
+RFC7515_KEY = base64.urlsafe_b64decode(
+    "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow=="
+)
+RFC7515_NOW = 1_300_819_000  # before the token's exp (1300819380)
 
 
 @dataclass
@@ -128,11 +133,14 @@ def test_a_token_from_any_hs256_jwt_library_is_accepted(authorizer: ModuleType) 
     assert _effect(authorizer.authorize(_event({"token": token}), KEY, now=NOW)) == "Allow"
 
 
-def test_the_jwt_io_example_passes_the_signature_check(tokens: ModuleType) -> None:
-    with pytest.raises(tokens.InvalidToken, match="expiry is missing"):
-        tokens.verify(JWT_IO_KEY, JWT_IO_TOKEN, now=NOW, max_lifetime=HOUR)
+def test_the_rfc_7515_example_passes_the_signature_check(tokens: ModuleType) -> None:
+    with pytest.raises(tokens.InvalidToken, match="subject is missing"):
+        tokens.verify(RFC7515_KEY, RFC7515_TOKEN, now=RFC7515_NOW, max_lifetime=HOUR)
+
+
+def test_the_rfc_7515_example_fails_with_another_key(tokens: ModuleType) -> None:
     with pytest.raises(tokens.InvalidToken, match="signature does not match"):
-        tokens.verify(KEY, JWT_IO_TOKEN, now=NOW, max_lifetime=HOUR)
+        tokens.verify(KEY, RFC7515_TOKEN, now=RFC7515_NOW, max_lifetime=HOUR)
 
 
 # -- refused -------------------------------------------------------------------------------------
@@ -148,7 +156,7 @@ REFUSED: list[Any] = [
     pytest.param(lambda _: "not-a-token", "three parts", id="garbage"),
     pytest.param(lambda _: "a.b.c.d", "three parts", id="four-parts"),
     pytest.param(lambda _: "x" * 3000, "too long", id="oversize"),
-    pytest.param(lambda t: t.sign(b"other key", "alice", NOW + 600), "signature", id="wrong-key"),
+    pytest.param(lambda t: t.sign(b"o" * 64, "alice", NOW + 600), "signature", id="wrong-key"),
     pytest.param(lambda t: t.sign(KEY, "alice", NOW), "expired", id="expired"),
     pytest.param(lambda t: t.sign(KEY, "alice", NOW + 2 * HOUR), "lifetime", id="too-long-lived"),
     pytest.param(
@@ -184,6 +192,11 @@ REFUSED: list[Any] = [
         lambda _: _forge({"alg": "HS256"}, {"sub": "a b", "exp": NOW + 60}),
         "subject",
         id="bad-subject",
+    ),
+    pytest.param(
+        lambda _: _forge({"alg": "HS256"}, {"sub": "alice\n", "exp": NOW + 60}),
+        "subject",
+        id="subject-with-trailing-newline",
     ),
     pytest.param(
         lambda _: _forge({"alg": "HS256"}, {"sub": "x", "exp": "soon"}), "expiry", id="exp-string"
@@ -233,9 +246,25 @@ def test_a_non_bearer_authorization_header_is_ignored(
     assert _effect(response) == "Deny"
 
 
-def test_signing_refuses_an_unsafe_subject(tokens: ModuleType) -> None:
+@pytest.mark.parametrize("subject", ["alice\nadmin", "alice\n", "", "a" * 129])
+def test_signing_refuses_an_unsafe_subject(tokens: ModuleType, subject: str) -> None:
     with pytest.raises(ValueError, match="subject"):
-        tokens.sign(KEY, "alice\nadmin", NOW + 60)
+        tokens.sign(KEY, subject, NOW + 60)
+
+
+def test_a_key_shorter_than_256_bits_is_refused_for_signing(tokens: ModuleType) -> None:
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        tokens.sign(b"k" * 31, "alice", NOW + 60)
+
+
+def test_a_key_shorter_than_256_bits_is_a_configuration_error_not_a_deny(
+    authorizer: ModuleType, tokens: ModuleType
+) -> None:
+    """Raised, so a too-short caller's secret shows in the authorizer's error alarm at once,
+    rather than every connect being quietly refused (or accepted on a guessable key)."""
+    token = tokens.sign(KEY, "alice", NOW + 600)
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        authorizer.authorize(_event({"token": token}), b"short", now=NOW)
 
 
 # -- the handler, with the key in (moto's) Secrets Manager ---------------------------------------
@@ -270,6 +299,6 @@ def test_handler_denies_a_token_signed_with_another_key(
 ) -> None:
     import time
 
-    token = tokens.sign(b"not the stored key", "alice", int(time.time()) + 300)
+    token = tokens.sign(b"n" * 64, "alice", int(time.time()) + 300)
     response = authorizer.lambda_handler(_event({"token": token}), FakeContext())
     assert _effect(response) == "Deny"

@@ -5,7 +5,8 @@ with header ``{"alg": "HS256", "typ": "JWT"}`` and claims ``sub`` (who) and ``ex
 seconds), so any JWT library can issue one; see docs/websocket_api.md. Verification accepts
 exactly that: no other ``alg`` (so no ``none`` and no key confusion), a signature compared in
 constant time, a ``sub`` of safe characters, and an ``exp`` in the future but not further than
-the lifetime the API allows.
+the lifetime the API allows. A key shorter than 256 bits is a configuration error (``ValueError``),
+not a refused token.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ import re
 from typing import Any
 
 MAX_TOKEN_CHARS = 2048
-_SUBJECT = re.compile(r"^[A-Za-z0-9_.@:+-]{1,128}$")
+# RFC 7518 section 3.2: an HS256 key must be at least as long as the hash output (256 bits).
+MIN_KEY_BYTES = 32
+_SUBJECT = re.compile(r"[A-Za-z0-9_.@:+-]{1,128}")  # fullmatch: "$" would allow a final "\n"
 _HEADER = {"alg": "HS256", "typ": "JWT"}
 
 
@@ -51,12 +54,15 @@ def _json_object(raw: bytes) -> dict[str, Any]:
 
 
 def _signature(key: bytes, signing_input: str) -> bytes:
+    if len(key) < MIN_KEY_BYTES:
+        # A configuration error, not a bad token: raised so that it reaches the error alarm.
+        raise ValueError(f"HS256 keys must be at least {MIN_KEY_BYTES} bytes, got {len(key)}")
     return hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
 
 
 def sign(key: bytes, subject: str, expires_at: int) -> str:
     """A token for ``subject`` valid until ``expires_at`` (epoch seconds)."""
-    if not _SUBJECT.match(subject):
+    if not _SUBJECT.fullmatch(subject):
         raise ValueError("subject must be 1-128 characters of A-Z a-z 0-9 _ . @ : + -")
     header = _b64encode(json.dumps(_HEADER, separators=(",", ":")).encode())
     claims = _b64encode(
@@ -83,7 +89,7 @@ def verify(key: bytes, token: str, *, now: int, max_lifetime: int) -> str:
     # Only signed claims are read, so nothing below can be steered by a forger.
     claims = _json_object(_b64decode(claims_b64))
     subject, expires_at = claims.get("sub"), claims.get("exp")
-    if not isinstance(subject, str) or not _SUBJECT.match(subject):
+    if not isinstance(subject, str) or not _SUBJECT.fullmatch(subject):
         raise InvalidToken("token subject is missing or malformed")
     if not isinstance(expires_at, int) or isinstance(expires_at, bool):
         raise InvalidToken("token expiry is missing or not an integer")
