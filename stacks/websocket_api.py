@@ -43,6 +43,12 @@ DEFAULT_CODE_PATH = Path(__file__).resolve().parent.parent / "lambda_src" / "web
 # error frame.
 MESSAGE_ROUTES = ("join", "send")
 
+# Where chat.authorizer looks for the token. API Gateway refuses (401) a connect that lacks any
+# listed source, so listing both would demand the token twice; pick one. An identity source the
+# authorizer does not read would let API Gateway pass requests it then always denies.
+TOKEN_IN_QUERY_STRING = "route.request.querystring.token"  # noqa: S105 - a location, not a secret
+TOKEN_IN_HEADER = "route.request.header.Authorization"  # noqa: S105 - "Bearer <token>"
+
 # One JSON object per connect, message and disconnect: who (connection, principal, IP), what
 # (event, route), the outcome (status, integration and authorizer errors) and latency. No bodies:
 # chat messages are personal data.
@@ -119,7 +125,7 @@ class WebSocketApi(Construct):
         throttle_burst_limit: int = 200,
         auth: ConnectAuth = ConnectAuth.TOKEN,
         token_secret: secretsmanager.ISecret | None = None,
-        token_identity_source: Sequence[str] = ("route.request.querystring.token",),
+        token_identity_source: Sequence[str] = (TOKEN_IN_QUERY_STRING,),
         max_token_lifetime: Duration | None = None,
         connection_ttl: Duration | None = None,
         create_cloudwatch_role: bool = True,
@@ -141,8 +147,9 @@ class WebSocketApi(Construct):
         :param token_secret: an existing secret whose string is the HS256 signing key; one with
             a generated 64-character key is created when not given.
         :param token_identity_source: where API Gateway must find the token before it calls the
-            authorizer (a connect without it is refused with 401 at no Lambda cost).
-            ``("route.request.header.Authorization",)`` for clients that can set headers.
+            authorizer (a connect without it is refused with 401 at no Lambda cost):
+            ``(TOKEN_IN_QUERY_STRING,)`` (``?token=``, the default: browsers cannot set headers
+            on a WebSocket) or ``(TOKEN_IN_HEADER,)`` (``Authorization: Bearer <token>``).
         :param max_token_lifetime: tokens whose ``exp`` is further away are refused, however
             validly signed (default 1 hour).
         :param connection_ttl: after this a connection row expires even if ``$disconnect``
@@ -155,6 +162,8 @@ class WebSocketApi(Construct):
         super().__init__(scope, id)
         if token_secret is not None and auth is not ConnectAuth.TOKEN:
             raise ValueError(f"token_secret is only used with auth=ConnectAuth.TOKEN, not {auth}")
+        if auth is ConnectAuth.TOKEN:
+            _check_token_sources(token_identity_source)
         self._room_index_name = room_index_name
 
         self.table: dynamodb.ITable = table or self._table(removal_policy, table_props)
@@ -537,6 +546,17 @@ class WebSocketApi(Construct):
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.alarms), width=24),
         )
         return dashboard
+
+
+def _check_token_sources(sources: Sequence[str]) -> None:
+    def read_by_authorizer(source: str) -> bool:  # header names match in any case
+        return source == TOKEN_IN_QUERY_STRING or source.lower() == TOKEN_IN_HEADER.lower()
+
+    if len(sources) != 1 or not read_by_authorizer(sources[0]):
+        raise ValueError(
+            f"token_identity_source={list(sources)!r}: expected ({TOKEN_IN_QUERY_STRING!r},) "
+            f"or ({TOKEN_IN_HEADER!r},), the places the authorizer reads the token from"
+        )
 
 
 @jsii.implements(apigwv2.IAccessLogSettings)

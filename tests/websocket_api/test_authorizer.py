@@ -119,11 +119,16 @@ def test_a_valid_query_string_token_is_allowed_with_the_user_in_context(
     assert response["context"] == {"userId": "alice"}
 
 
-def test_a_bearer_header_token_is_allowed(authorizer: ModuleType, tokens: ModuleType) -> None:
+@pytest.mark.parametrize(
+    ("name", "scheme"), [("Authorization", "Bearer"), ("authorization", "bearer")]
+)
+def test_a_bearer_header_token_is_allowed(
+    authorizer: ModuleType, tokens: ModuleType, name: str, scheme: str
+) -> None:
+    """The header alternative (identity source route.request.header.Authorization), in the
+    casing a client sends it: header names and the scheme are case-insensitive."""
     token = tokens.sign(KEY, "bob", NOW + 600)
-    response = authorizer.authorize(
-        _event(headers={"authorization": f"Bearer {token}"}), KEY, now=NOW
-    )
+    response = authorizer.authorize(_event(headers={name: f"{scheme} {token}"}), KEY, now=NOW)
     assert _effect(response) == "Allow"
     assert response["principalId"] == "bob"
 

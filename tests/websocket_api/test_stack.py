@@ -13,7 +13,7 @@ from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
 
 from stacks.shared import acknowledge
-from stacks.websocket_api import ConnectAuth, WebSocketApi
+from stacks.websocket_api import TOKEN_IN_HEADER, ConnectAuth, WebSocketApi
 from tests.support import Synth
 
 STACK = "WebSocketApi"
@@ -157,17 +157,30 @@ def test_token_key_is_a_generated_64_character_secret(template: Template) -> Non
 # -- Stage -----------------------------------------------------------------------------------
 
 
-def test_stage_auto_deploys_with_throttling_and_detailed_metrics(template: Template) -> None:
-    stage = _only(template, "AWS::ApiGatewayV2::Stage")["Properties"]
+def _stage(template: Template) -> dict[str, Any]:
+    return dict(_only(template, "AWS::ApiGatewayV2::Stage")["Properties"])
+
+
+def test_stage_auto_deploys(template: Template) -> None:
+    stage = _stage(template)
     assert stage["StageName"] == "v1"
     assert stage["AutoDeploy"] is True
-    assert stage["DefaultRouteSettings"] == {
-        "DataTraceEnabled": False,
-        "DetailedMetricsEnabled": True,
-        "LoggingLevel": "ERROR",
-        "ThrottlingBurstLimit": 200,
-        "ThrottlingRateLimit": 100,
-    }
+
+
+def test_stage_is_throttled(template: Template) -> None:
+    settings = _stage(template)["DefaultRouteSettings"]
+    assert settings["ThrottlingRateLimit"] == 100
+    assert settings["ThrottlingBurstLimit"] == 200
+
+
+def test_stage_has_detailed_per_route_metrics(template: Template) -> None:
+    assert _stage(template)["DefaultRouteSettings"]["DetailedMetricsEnabled"] is True
+
+
+def test_stage_logs_execution_errors_without_message_bodies(template: Template) -> None:
+    settings = _stage(template)["DefaultRouteSettings"]
+    assert settings["LoggingLevel"] == "ERROR"
+    assert settings["DataTraceEnabled"] is False
 
 
 def test_stage_writes_json_access_logs_to_its_log_group(template: Template) -> None:
@@ -194,18 +207,40 @@ def test_stage_waits_for_the_account_logging_role(resources: dict[str, Any]) -> 
 # -- DynamoDB --------------------------------------------------------------------------------
 
 
-def test_table_is_on_demand_with_pitr_encryption_and_ttl(template: Template) -> None:
-    template.has_resource_properties(
-        "AWS::DynamoDB::Table",
-        {
-            "BillingMode": "PAY_PER_REQUEST",
-            "KeySchema": [{"AttributeName": "connectionId", "KeyType": "HASH"}],
-            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
-            "SSESpecification": {"SSEEnabled": True},
-            "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
-            "DeletionProtectionEnabled": True,
-        },
-    )
+def _table(template: Template) -> dict[str, Any]:
+    return dict(_only(template, "AWS::DynamoDB::Table")["Properties"])
+
+
+def test_table_is_keyed_by_connection_id(template: Template) -> None:
+    assert _table(template)["KeySchema"] == [{"AttributeName": "connectionId", "KeyType": "HASH"}]
+
+
+def test_table_is_on_demand(template: Template) -> None:
+    assert _table(template)["BillingMode"] == "PAY_PER_REQUEST"
+
+
+def test_table_has_point_in_time_recovery(template: Template) -> None:
+    assert _table(template)["PointInTimeRecoverySpecification"] == {
+        "PointInTimeRecoveryEnabled": True
+    }
+
+
+def test_table_is_encrypted(template: Template) -> None:
+    assert _table(template)["SSESpecification"] == {"SSEEnabled": True}
+
+
+def test_stale_connections_expire_by_ttl_on_the_attribute_the_handler_writes(
+    template: Template,
+) -> None:
+    # chat.connections.connect writes expires_at; a TTL on any other name would never expire.
+    assert _table(template)["TimeToLiveSpecification"] == {
+        "AttributeName": "expires_at",
+        "Enabled": True,
+    }
+
+
+def test_table_has_deletion_protection(template: Template) -> None:
+    assert _table(template)["DeletionProtectionEnabled"] is True
 
 
 def test_table_is_retained_by_default(template: Template) -> None:
@@ -428,8 +463,10 @@ def variants() -> dict[str, Template]:
         table=table,
         room_index_name="rooms",
         token_secret=secret,
-        token_identity_source=["route.request.header.Authorization"],
+        token_identity_source=[TOKEN_IN_HEADER],
         stage_name="prod",
+        throttle_rate_limit=5,
+        throttle_burst_limit=10,
     )
     destroy_stack = Stack(app, "Destroy")
     WebSocketApi(destroy_stack, "Chat", removal_policy=RemovalPolicy.DESTROY)
@@ -490,6 +527,40 @@ def test_token_can_come_from_a_header(variants: dict[str, Template]) -> None:
     variants["existing"].has_resource_properties(
         "AWS::ApiGatewayV2::Authorizer",
         {"IdentitySource": ["route.request.header.Authorization"]},
+    )
+
+
+def test_throttling_follows_the_props(variants: dict[str, Template]) -> None:
+    settings = _stage(variants["existing"])["DefaultRouteSettings"]
+    assert (settings["ThrottlingRateLimit"], settings["ThrottlingBurstLimit"]) == (5, 10)
+
+
+@pytest.mark.parametrize(
+    "sources",
+    [
+        pytest.param([], id="none"),
+        pytest.param(
+            ["route.request.querystring.access_token"], id="query-string-it-does-not-read"
+        ),
+        pytest.param(["route.request.header.X-Token"], id="header-it-does-not-read"),
+        pytest.param(
+            ["route.request.querystring.token", "route.request.header.Authorization"],
+            id="both-so-both-required",
+        ),
+    ],
+)
+def test_a_token_source_the_authorizer_does_not_read_is_refused(sources: list[str]) -> None:
+    stack = Stack(App(), "Mistake")
+    with pytest.raises(ValueError, match="token_identity_source"):
+        WebSocketApi(stack, "Chat", token_identity_source=sources)
+
+
+def test_the_header_source_matches_in_any_case() -> None:
+    stack = Stack(App(), "Lower")
+    WebSocketApi(stack, "Chat", token_identity_source=["route.request.header.authorization"])
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::ApiGatewayV2::Authorizer",
+        {"IdentitySource": ["route.request.header.authorization"]},
     )
 
 
