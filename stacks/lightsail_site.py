@@ -13,7 +13,17 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Aws, CfnOutput, Fn, Names, RemovalPolicy, Stack, Token
+from aws_cdk import (
+    Aws,
+    CfnOutput,
+    CfnRule,
+    CfnRuleAssertion,
+    Fn,
+    Names,
+    RemovalPolicy,
+    Stack,
+    Token,
+)
 from aws_cdk import aws_lightsail as lightsail
 from constructs import Construct
 
@@ -36,8 +46,10 @@ BLUEPRINTS: Mapping[str, str] = {
     "debian_12": "admin",
 }
 
-# Dual-stack Linux bundles (public IPv4 + IPv6), smallest first. The IPv6-only bundles
-# (nano_ipv6_3_0 ...) have no public IPv4 and so cannot take a static IP: see _check_bundle.
+# Dual-stack Linux bundles (public IPv4 + IPv6), smallest first, as `aws lightsail
+# get-bundles` lists them. The IPv6-only bundles (nano_ipv6_3_0 ...) have no public IPv4 and so
+# cannot take a static IP (see _check_bundle); Windows bundles (*_win_3_0) do not run these
+# blueprints.
 BUNDLES: tuple[str, ...] = (
     "nano_3_0",
     "micro_3_0",
@@ -46,6 +58,7 @@ BUNDLES: tuple[str, ...] = (
     "large_3_0",
     "xlarge_3_0",
     "2xlarge_3_0",
+    "4xlarge_3_0",
 )
 DATABASE_BLUEPRINTS: tuple[str, ...] = ("mysql_8_0", "postgres_16")
 DATABASE_BUNDLES: tuple[str, ...] = (
@@ -60,25 +73,30 @@ DATABASE_BUNDLES: tuple[str, ...] = (
 )
 BUCKET_BUNDLES: tuple[str, ...] = ("small_1_0", "medium_1_0", "large_1_0")
 
-# Regions where Lightsail runs (https://docs.aws.amazon.com/lightsail/latest/userguide/
-# understanding-regions-and-availability-zones-in-amazon-lightsail.html).
+# Regions where Lightsail runs: the regions botocore's endpoint data lists for the lightsail
+# service, which are also those where CloudFormation offers AWS::Lightsail::Instance (cfn-lint's
+# provider schemas). The API's RegionName enum also names us-west-1, which has no endpoint.
 LIGHTSAIL_REGIONS: frozenset[str] = frozenset(
     {
         "us-east-1",
         "us-east-2",
         "us-west-2",
         "ca-central-1",
+        "sa-east-1",
         "eu-west-1",
         "eu-west-2",
         "eu-west-3",
         "eu-central-1",
         "eu-north-1",
+        "eu-south-2",
+        "ap-east-1",
         "ap-south-1",
         "ap-northeast-1",
         "ap-northeast-2",
         "ap-southeast-1",
         "ap-southeast-2",
         "ap-southeast-3",
+        "ap-southeast-5",
     }
 )
 
@@ -87,6 +105,8 @@ LIGHTSAIL_REGIONS: frozenset[str] = frozenset(
 # instance names at 254). Periods are refused here although Lightsail allows them: alarm,
 # static IP and load balancer names derived from the instance name may not contain them.
 _INSTANCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,252}[A-Za-z0-9]$")
+_RESOURCE_NAME_MAX = 255
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,52}[a-z0-9]$")
 _SNAPSHOT_TIME = re.compile(r"^([01][0-9]|2[0-3]):00$")
 _AZ = re.compile(r"^([a-z]{2}(?:-[a-z]+)+-[0-9])([a-z])$")
@@ -205,13 +225,24 @@ class LightsailSite(Construct):
             raise ValueError(
                 "removal_policy=SNAPSHOT: Lightsail resources support RETAIN or DESTROY"
             )
+        _check_alarm_contact(alarm_email, use_existing_email_contact)
         self.availability_zone = _availability_zone(
             stack.region, availability_zone_letter, availability_zone
         )
+        if Token.is_unresolved(stack.region):
+            self._check_region_at_deploy(availability_zone)
         user_data = _read_user_data(user_data_path) if user_data_path is not None else None
 
         self.instance_names: list[str] = (
             [name] if instance_count == 1 else [f"{name}-{i}" for i in range(1, instance_count + 1)]
+        )
+        # Lightsail database names allow letters, digits and dashes only.
+        database_name = f"{name.replace('_', '-')}-db"
+        _check_derived_names(
+            name,
+            [f"{n}{suffix}" for n in self.instance_names for suffix in ("-ip", "-status-check")]
+            + ([f"{name}-lb-unhealthy-hosts"] if load_balancer else [])
+            + ([database_name] if database else []),
         )
         self.ssh_user: str = BLUEPRINTS[blueprint]
         ports = _firewall(ipv6, ssh_ipv4, ssh_ipv6, allow_browser_ssh)
@@ -272,7 +303,7 @@ class LightsailSite(Construct):
             self.contact_method = lightsail.CfnContactMethod(
                 self, "EmailContact", protocol="Email", contact_endpoint=alarm_email
             )
-        notify = alarm_email is not None or use_existing_email_contact
+        notify = bool(alarm_email) or use_existing_email_contact
         self.alarms: list[lightsail.CfnAlarm] = []
         for instance, instance_name_ in zip(self.instances, self.instance_names, strict=True):
             suffix = instance.node.id.removeprefix("Instance")
@@ -330,7 +361,7 @@ class LightsailSite(Construct):
                 "Database",
                 **merge_props(
                     {
-                        "relational_database_name": f"{name}-db",
+                        "relational_database_name": database_name,
                         "relational_database_blueprint_id": database_blueprint,
                         "relational_database_bundle_id": database_bundle,
                         "availability_zone": self.availability_zone,
@@ -351,7 +382,11 @@ class LightsailSite(Construct):
         self.bucket: lightsail.CfnBucket | None = None
         if media_bucket:
             _check_choice("media_bucket_bundle", media_bucket_bundle, BUCKET_BUNDLES)
-            bucket_name = media_bucket_name or f"{name.lower().replace('_', '-')[:48]}-media"
+            # Bucket names are unique across all accounts: a suffix stable for this construct
+            # keeps "blog-media" from colliding with everyone else's blog.
+            bucket_name = media_bucket_name or (
+                f"{name.lower().replace('_', '-')[:38]}-media-{self.node.addr[-8:]}"
+            )
             if not _BUCKET_NAME.match(bucket_name):
                 raise ValueError(
                     f"media_bucket_name={bucket_name!r}: Lightsail bucket names are 3-54 "
@@ -392,6 +427,33 @@ class LightsailSite(Construct):
                 f"--instance-name {self.instance_name} --port-info "
                 f"fromPort=22,toPort=22,protocol=tcp,cidrs=<your-ip>/32 ; then {ssh}"
             )
+
+    def _check_region_at_deploy(self, zone: str | None) -> None:
+        """An environment-agnostic stack learns its region only at deploy time, so the checks
+        _availability_zone makes at synth are made there by CloudFormation, before it creates
+        anything, with messages that say what to change."""
+        regions = sorted(LIGHTSAIL_REGIONS)
+        assertions = [
+            CfnRuleAssertion(
+                assert_=Fn.condition_contains(regions, Aws.REGION),
+                assert_description=(
+                    "Lightsail is not available in this region; deploy to one of "
+                    + ", ".join(regions)
+                ),
+            )
+        ]
+        if zone is not None:
+            region = zone[:-1]  # _availability_zone has checked it is <region><letter>
+            assertions.append(
+                CfnRuleAssertion(
+                    assert_=Fn.condition_equals(Aws.REGION, region),
+                    assert_description=(
+                        f"availability_zone={zone!r} is outside the stack's region; deploy "
+                        f"to {region} or pass availability_zone_letter instead"
+                    ),
+                )
+            )
+        CfnRule(self, "RegionCheck", assertions=assertions)
 
     def _alarm(
         self,
@@ -453,6 +515,29 @@ def _check_instance_name(name: str) -> None:
             "dashes and underscores, starting and ending with a letter or digit (periods, "
             "though Lightsail allows them, cannot appear in the alarm and static IP names "
             "derived from it)"
+        )
+
+
+def _check_derived_names(name: str, derived: Sequence[str]) -> None:
+    """Static IP, alarm, load balancer and database names are the instance name plus a
+    suffix; each must still fit Lightsail's 255-character limit."""
+    for derived_name in derived:
+        if len(derived_name) > _RESOURCE_NAME_MAX:
+            raise ValueError(
+                f"instance_name={name!r} is too long: the name {derived_name!r} derived from it "
+                f"has {len(derived_name)} characters, over Lightsail's {_RESOURCE_NAME_MAX}"
+            )
+
+
+def _check_alarm_contact(email: str | None, use_existing: bool) -> None:
+    if email is None:
+        return
+    if not _EMAIL.match(email):
+        raise ValueError(f"alarm_email={email!r}: expected an e-mail address like ops@example.com")
+    if use_existing:
+        raise ValueError(
+            f"alarm_email={email!r} with use_existing_email_contact=True: pass one or the "
+            "other (a region holds one e-mail contact method)"
         )
 
 

@@ -129,6 +129,20 @@ def test_alarms_do_not_notify_without_an_email(template: Template) -> None:
         assert "ContactProtocols" not in alarm["Properties"]
 
 
+def test_deploy_checks_the_region_offers_lightsail(template: Template) -> None:
+    """The stack is environment-agnostic: CloudFormation checks the region before creating."""
+    rules = {
+        name: rule for name, rule in template.to_json()["Rules"].items() if "RegionCheck" in name
+    }
+    (rule,) = rules.values()
+    (assertion,) = rule["Assertions"]
+    regions, region = assertion["Assert"]["Fn::Contains"]
+    assert region == {"Ref": "AWS::Region"}
+    assert {"us-east-1", "eu-west-2", "ap-southeast-2", "sa-east-1"} <= set(regions)
+    assert not {"us-west-1", "me-south-1", "af-south-1"} & set(regions)
+    assert "Lightsail is not available in this region" in assertion["AssertDescription"]
+
+
 def test_optional_pieces_are_off_by_default(template: Template) -> None:
     for type_ in (
         "AWS::Lightsail::Database",
@@ -274,13 +288,31 @@ def test_database_is_private_backed_up_and_has_no_password_in_template(
     assert database["DeletionPolicy"] == "Retain"
 
 
+def test_database_name_drops_underscores_lightsail_refuses() -> None:
+    app = App()
+    stack = Stack(app, "Db")
+    site = LightsailSite(stack, "Site", instance_name="my_shop", database=True)
+    assert site.database is not None
+    assert stack.resolve(site.database.relational_database_name) == "my-shop-db"
+
+
+def test_media_bucket_name_can_be_given() -> None:
+    app = App()
+    stack = Stack(app, "Bucket")
+    site = LightsailSite(
+        stack, "Site", instance_name="shop", media_bucket=True, media_bucket_name="shop-assets"
+    )
+    assert site.bucket is not None
+    assert site.bucket.bucket_name == "shop-assets"
+
+
 def test_media_bucket_is_private_versioned_and_for_the_instances(
     variants: dict[str, Template],
 ) -> None:
     template = variants["full"]
     bucket = _only(template, "AWS::Lightsail::Bucket")
     props = bucket["Properties"]
-    assert props["BucketName"] == "shop-media"
+    assert re.fullmatch(r"shop-media-[0-9a-f]{8}", props["BucketName"]), props["BucketName"]
     assert props["AccessRules"] == {"GetObject": "private", "AllowPublicOverrides": False}
     assert props["ObjectVersioning"] is True
     instances = sorted(template.find_resources("AWS::Lightsail::Instance"))
@@ -381,6 +413,12 @@ def _build(region: str | None = None, **props: Any) -> None:
         ({"media_bucket": True, "media_bucket_name": "Media_Bucket"}, "'Media_Bucket'"),
         ({"removal_policy": RemovalPolicy.SNAPSHOT}, "removal_policy=SNAPSHOT"),
         ({"user_data_path": "no/such/script.sh"}, "user_data_path='no/such/script.sh'"),
+        ({"alarm_email": "ops.example.com"}, "alarm_email='ops.example.com': expected an e-mail"),
+        (
+            {"alarm_email": "ops@example.com", "use_existing_email_contact": True},
+            "pass one or the other",
+        ),
+        ({"instance_name": "x" * 250}, "has 263 characters, over Lightsail's 255"),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
 )
@@ -397,6 +435,34 @@ def test_zone_outside_the_region_fails() -> None:
 def test_region_without_lightsail_fails() -> None:
     with pytest.raises(ValueError, match=r"region 'me-south-1': Lightsail is not available"):
         _build(region="me-south-1")
+
+
+def test_zone_in_an_environment_agnostic_stack_is_checked_at_deploy() -> None:
+    app = App()
+    stack = Stack(app, "Agnostic")
+    LightsailSite(stack, "Site", instance_name="blog", availability_zone="eu-west-2b")
+    rules = Template.from_stack(stack).to_json()["Rules"]
+    (rule,) = (r for name, r in rules.items() if "RegionCheck" in name)
+    zone_check = rule["Assertions"][1]
+    assert zone_check["Assert"] == {"Fn::Equals": [{"Ref": "AWS::Region"}, "eu-west-2"]}
+    assert "availability_zone='eu-west-2b' is outside" in zone_check["AssertDescription"]
+
+
+def test_concrete_region_needs_no_deploy_time_check() -> None:
+    app = App()
+    stack = Stack(app, "Concrete", env=Environment(region="eu-west-2"))
+    LightsailSite(stack, "Site", instance_name="blog", availability_zone="eu-west-2b")
+    rules = Template.from_stack(stack).to_json().get("Rules", {})
+    assert not [name for name in rules if "RegionCheck" in name]
+
+
+@pytest.mark.parametrize("region", ["sa-east-1", "eu-south-2", "ap-east-1", "ap-southeast-5"])
+def test_newer_lightsail_regions_are_accepted(region: str) -> None:
+    _build(region=region, instance_name="blog")
+
+
+def test_largest_dual_stack_bundle_is_accepted() -> None:
+    _build(instance_name="big", bundle="4xlarge_3_0")
 
 
 def test_concrete_region_gives_a_literal_zone() -> None:
