@@ -151,7 +151,13 @@ def test_a_table_bigger_than_one_scan_page_is_exported_whole(
     aws: Fake, handler_module: ModuleType
 ) -> None:
     _fill(aws.table, 25)  # 4 scan pages of 7, 3 parts of 10
+    scans: list[dict[str, Any]] = []
+    handler_module.dynamodb.meta.events.register(
+        "before-parameter-build.dynamodb.Scan", lambda params, **_: scans.append(dict(params))
+    )
     result = _run(handler_module)
+    assert len(scans) == 4  # the export really followed LastEvaluatedKey across pages
+    assert all(call["Limit"] == 7 for call in scans)
     assert (result["records"], result["parts"]) == (25, 3)
     rows = _exported(aws.s3)
     assert sorted(r["pk"] for r in rows) == [f"order#{i:04d}" for i in range(25)]

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from aws_cdk import App, Duration, RemovalPolicy, Stack, TimeZone, Validations
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
@@ -166,7 +168,12 @@ def test_function_s3_access_is_limited_to_the_export_prefix(template: Template) 
         s for s in _statements(template, "FunctionRole") if "s3:" in json.dumps(s["Action"])
     ]
     objects = next(s for s in s3_statements if s["Action"] != "s3:ListBucket")
-    assert sorted(objects["Action"]) == ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+    assert sorted(objects["Action"]) == [
+        "s3:AbortMultipartUpload",
+        "s3:DeleteObject",
+        "s3:GetObject",
+        "s3:PutObject",
+    ]
     assert objects["Resource"]["Fn::Join"][1][1] == "/exports/*"
     listing = next(s for s in s3_statements if s["Action"] == "s3:ListBucket")
     assert listing["Condition"] == {"StringLike": {"s3:prefix": ["exports/*"]}}
@@ -363,12 +370,52 @@ def variants() -> dict[str, Template]:
         ),
         flexible_time_window=None,
     )
+    own_stack = Stack(app, "OwnFunction")
+    report = lambda_.Function(
+        own_stack,
+        "Report",
+        runtime=lambda_.Runtime.NODEJS_22_X,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("exports.handler = async () => {};"),
+        reserved_concurrent_executions=1,
+    )
+    ScheduledJob(
+        own_stack,
+        "Job",
+        function=report,
+        max_concurrency=None,
+        schedule=scheduler.ScheduleExpression.rate(Duration.hours(1)),
+    )
+    for construct, rule in (
+        (report, "AwsSolutions-L1"),
+        (
+            report.role.node.default_child,  # type: ignore[union-attr]
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AWSLambdaBasicExecutionRole]",
+        ),
+    ):
+        acknowledge(construct, rule, "Stands in for a team's own function, not under review.")
+    imported_stack = Stack(app, "ImportedFunction")
+    ScheduledJob(
+        imported_stack,
+        "Job",
+        function=lambda_.Function.from_function_attributes(
+            imported_stack,
+            "TeamReport",
+            function_arn="arn:aws:lambda:eu-west-1:111122223333:function:team-report",
+            role=iam.Role.from_role_name(imported_stack, "TeamReportRole", "team-report-role"),
+            same_environment=True,
+        ),
+        max_concurrency=None,
+    )
     kms_stack = Stack(app, "Kms")
     TableExportJob(kms_stack, "Export", bucket_props={"encryption": s3.BucketEncryption.KMS})
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     app.synth()  # raises on any unacknowledged nag finding
     return {
         "generic": Template.from_stack(stack),
+        "own_function": Template.from_stack(own_stack),
+        "imported_function": Template.from_stack(imported_stack),
         "export": Template.from_stack(export_stack),
         "kms": Template.from_stack(kms_stack),
     }
@@ -393,6 +440,66 @@ def test_rate_schedules_and_extra_payload_reach_the_schedule(
     payload = json.loads(schedule["Properties"]["Target"]["Input"])
     assert payload["job"] == "hourly-report"
     assert payload["scheduled_time"] == "<aws.scheduler.scheduled-time>"
+
+
+def test_a_function_of_yours_is_scheduled_and_none_created(
+    variants: dict[str, Template],
+) -> None:
+    template = variants["own_function"]
+    (name,) = template.find_resources("AWS::Lambda::Function")
+    assert name.startswith("Report")
+    _, schedule = _only(template, "AWS::Scheduler::Schedule")
+    assert schedule["Properties"]["Target"]["Arn"] == {"Fn::GetAtt": [name, "Arn"]}
+    assert schedule["Properties"]["ScheduleExpression"] == "rate(1 hour)"
+
+
+def test_a_function_of_yours_gets_retries_and_the_dead_letter_queue(
+    variants: dict[str, Template],
+) -> None:
+    template = variants["own_function"]
+    (name,) = template.find_resources("AWS::Lambda::Function")
+    template.has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig",
+        {
+            "FunctionName": {"Ref": name},
+            "MaximumRetryAttempts": 2,
+            "DestinationConfig": {"OnFailure": {"Destination": _ref(template, "AWS::SQS::Queue")}},
+        },
+    )
+
+
+def test_an_imported_function_gets_retries_dead_letters_and_an_error_alarm(
+    variants: dict[str, Template],
+) -> None:
+    template = variants["imported_function"]
+    template.resource_count_is("AWS::Lambda::Function", 0)
+    template.has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig",
+        {
+            "FunctionName": "team-report",
+            "DestinationConfig": {"OnFailure": {"Destination": _ref(template, "AWS::SQS::Queue")}},
+        },
+    )
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "MetricName": "Errors",
+            "Dimensions": [{"Name": "FunctionName", "Value": "team-report"}],
+        },
+    )
+    # Its role (imported by name) may send failed runs to the queue.
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "Roles": ["team-report-role"],
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Resource": _ref(template, "AWS::SQS::Queue")})]
+                ),
+                "Version": "2012-10-17",
+            },
+        },
+    )
 
 
 def test_unreserved_concurrency_is_possible_on_request(variants: dict[str, Template]) -> None:
@@ -436,6 +543,27 @@ def test_out_of_range_options_are_refused(kwargs: dict[str, Any], message: str) 
         ScheduledJob(
             stack, "Job", code_path=DEFAULT_CODE_PATH, handler="x.app.lambda_handler", **kwargs
         )
+
+
+def _stand_in_function(stack: Stack) -> lambda_.IFunction:
+    return lambda_.Function.from_function_name(stack, "Existing", "team-report")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({}, "give code_path and handler"),
+        ({"code_path": DEFAULT_CODE_PATH}, "give code_path and handler"),
+        ({"function": True, "handler": "x.app.lambda_handler"}, "not both"),
+        ({"function": True}, "max_concurrency cannot be applied"),
+    ],
+)
+def test_a_job_needs_exactly_one_function(kwargs: dict[str, Any], message: str) -> None:
+    stack = Stack(App(), "Bad")
+    if kwargs.pop("function", False):
+        kwargs["function"] = _stand_in_function(stack)
+    with pytest.raises(ValueError, match=message):
+        ScheduledJob(stack, "Job", **kwargs)
 
 
 @pytest.mark.parametrize("prefix", ["exports", "/exports/"])
