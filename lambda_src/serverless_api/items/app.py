@@ -8,6 +8,7 @@ the construct sets: ``TABLE_NAME``, ``ALLOWED_ORIGINS``, and Powertools' own var
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import os
 from typing import Any, TypeVar
@@ -29,7 +30,9 @@ from aws_lambda_powertools.event_handler.exceptions import (
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import ClientError
+from botocore.config import Config
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from pydantic import BaseModel, ValidationError
 
 from . import service
@@ -47,7 +50,13 @@ _THROTTLED = {
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+# Short timeouts and few retries: a slow DynamoDB call fails inside the function's 10 s budget as
+# a JSON 503 the client can retry, instead of a Lambda timeout that API Gateway turns into a 5xx
+# with no body. Worst case: 3 attempts x (1 s connect + 2 s read) plus standard-mode backoff.
+_DYNAMODB_CONFIG = Config(
+    connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 3}
+)
+table = boto3.resource("dynamodb", config=_DYNAMODB_CONFIG).Table(os.environ["TABLE_NAME"])
 
 _origins = [o for o in os.environ.get("ALLOWED_ORIGINS", "").split(",") if o]
 app = APIGatewayRestResolver(
@@ -71,7 +80,14 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
 def _parse(model: type[Model]) -> Model:
     """The request body as ``model``, or a 4xx that names the problem."""
     body = app.current_event.body or ""
-    raw = base64.b64decode(body) if app.current_event.is_base64_encoded else body.encode()
+    try:
+        raw = (
+            base64.b64decode(body, validate=True)
+            if app.current_event.is_base64_encoded
+            else body.encode()
+        )
+    except (binascii.Error, ValueError):
+        raise BadRequestError("body is marked base64 but is not valid base64") from None
     if len(raw) > MAX_BODY_BYTES:
         raise RequestEntityTooLargeError(f"body exceeds {MAX_BODY_BYTES} bytes")
     if not raw.strip():
@@ -138,7 +154,10 @@ def create_item() -> Response[str]:
 def list_items() -> dict[str, Any]:
     params = _query_params({"limit", "next_token"})
     limit_text = params.get("limit", str(DEFAULT_PAGE_SIZE))
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_PAGE_SIZE:
+    # isascii: str.isdigit() also accepts superscripts (int() fails) and non-ASCII digits.
+    if not (limit_text.isascii() and limit_text.isdigit()) or not (
+        1 <= int(limit_text) <= MAX_PAGE_SIZE
+    ):
         raise BadRequestError(f"limit must be an integer from 1 to {MAX_PAGE_SIZE}")
     try:
         page = service.list_items(table, limit=int(limit_text), next_token=params.get("next_token"))
@@ -208,8 +227,12 @@ def unexpected(exc: Exception) -> Response[str]:
     """Map every error to a JSON response: the resolver's own 4xx, throttling, or a 500."""
     if isinstance(exc, ServiceError):
         return _error(exc.status_code, str(exc.msg))
-    if isinstance(exc, ClientError) and exc.response["Error"]["Code"] in _THROTTLED:
-        logger.warning("DynamoDB throttled the request", exc_info=exc)
+    throttled = isinstance(exc, ClientError) and exc.response["Error"]["Code"] in _THROTTLED
+    if throttled or isinstance(exc, (BotocoreConnectionError, HTTPClientError)):
+        # Throttled, or unreachable or slower than the client's timeouts: a 503 says "retry".
+        # Conditional writes make a retried PUT or DELETE safe, and an Idempotency-Key a POST.
+        logger.warning("DynamoDB is unavailable", exc_info=exc)
+        metrics.add_metric(name="TableUnavailable", unit=MetricUnit.Count, value=1)
         unavailable = ServiceUnavailableError("the table is busy; retry with backoff")
         return _error(unavailable.status_code, str(unavailable.msg), {"Retry-After": "1"})
     logger.exception("unhandled error")

@@ -16,6 +16,10 @@ Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_
 MAX_DESCRIPTION = 2000
 MAX_TAGS = 20
 MAX_QUANTITY = 1_000_000_000
+# Upper bounds on every number: DynamoDB numbers hold 38 digits, so an unbounded integer from a
+# client would fail the write with a 500 instead of a 422.
+MAX_EXPIRES_AT = 4_102_444_800  # 2100-01-01T00:00:00Z
+MAX_VERSION = 1_000_000_000_000
 
 
 class ItemFields(BaseModel):
@@ -25,7 +29,7 @@ class ItemFields(BaseModel):
     description: Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)] = ""
     quantity: Annotated[int, Field(ge=0, le=MAX_QUANTITY)] = 0
     tags: Annotated[list[Tag], Field(max_length=MAX_TAGS)] = Field(default_factory=list)
-    expires_at: int | None = Field(
+    expires_at: Annotated[int, Field(le=MAX_EXPIRES_AT)] | None = Field(
         default=None, description="Epoch seconds after which DynamoDB TTL may delete the item."
     )
 
@@ -51,7 +55,7 @@ class CreateItem(ItemFields):
 class ReplaceItem(ItemFields):
     """Body of ``PUT /items/{id}``: the full item plus the version the client last read."""
 
-    version: Annotated[int, Field(ge=1)]
+    version: Annotated[int, Field(ge=1, le=MAX_VERSION)]
 
 
 def to_response(record: dict[str, Any]) -> dict[str, Any]:

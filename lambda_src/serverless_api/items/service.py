@@ -1,8 +1,9 @@
 """Business logic over the items table: plain functions of plain values, testable without an event.
 
-Every write is conditional, so a retry, a race or a stale client never overwrites or resurrects
-data: creates require a new id, replaces require the version the client read, deletes require
-the item to exist.
+Every write is conditional, so a retry, a race or a stale client never overwrites data: creates
+require a new id, replaces require the version the client read, deletes require the item to
+exist. An Idempotency-Key holds while its item exists: once the item is deleted, the same key
+creates it afresh.
 """
 
 from __future__ import annotations
@@ -187,6 +188,7 @@ def decode_token(token: str) -> dict[str, str]:
     if (
         not isinstance(payload, dict)
         or set(payload) != {"v", "id"}
+        or type(payload["v"]) is not int  # not bool: True == 1 in Python
         or payload["v"] != _TOKEN_VERSION
         or not isinstance(payload["id"], str)
         or not is_item_id(payload["id"])
