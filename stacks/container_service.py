@@ -38,7 +38,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_wafv2 as wafv2
 from aws_cdk.region_info import RegionInfo
-from constructs import Construct
+from constructs import Construct, IDependable
 
 from .shared import (
     DEFAULT_LOG_RETENTION,
@@ -286,8 +286,9 @@ class FargateWebService(Construct):
                 else ec2.SubnetType.PRIVATE_ISOLATED
             )
         self.task_subnets = task_subnets
+        endpoints: list[ec2.IVpcEndpoint] = []
         if created_vpc is not None and not nat_gateways:
-            self._endpoints(
+            endpoints = self._endpoints(
                 created_vpc,
                 cidr=vpc_cidr,
                 ec2_capacity=capacity == Capacity.EC2,
@@ -383,6 +384,22 @@ class FargateWebService(Construct):
             if capacity == Capacity.EC2
             else ecs.FargateService(self, "Service", **service_props)
         )
+        # CloudFormation knows none of these orderings from references. Without them the first
+        # tasks can start before the VPC endpoints (or the NAT route) exist, or before the
+        # execution role's policy lets them pull, and fail; three failed tasks trip the circuit
+        # breaker and fail the first deploy. And ECS refuses a service whose capacity providers
+        # are not yet associated with the cluster.
+        prerequisites: list[IDependable] = [
+            self._selected_task_subnets().internet_connectivity_established,
+            *endpoints,
+            # The whole cluster construct: ClusterCapacityProviderAssociations is its child.
+            self.cluster,
+        ]
+        if self.task_definition.execution_role is not None:
+            # The role construct, so its DefaultPolicy too (the ARN reference is the role only).
+            prerequisites.append(self.task_definition.execution_role)
+        # On the CfnService only: its security group and scaling target need not wait.
+        self.service.node.find_child("Service").node.add_dependency(*prerequisites)
         self._grant_execution_role_acknowledgement()
 
         self.load_balancer, self.listener, self.target_group = self._load_balancer(
@@ -466,11 +483,27 @@ class FargateWebService(Construct):
             },
         )
 
-    def _endpoints(self, vpc: ec2.Vpc, *, cidr: str, ec2_capacity: bool, secrets: bool) -> None:
+    def _selected_task_subnets(self) -> ec2.SelectedSubnets:
+        """The subnets the tasks run in (the VPC's default selection when none was given)."""
+        selection = self.task_subnets or ec2.SubnetSelection()
+        return self.vpc.select_subnets(
+            availability_zones=selection.availability_zones,
+            one_per_az=selection.one_per_az,
+            subnet_filters=selection.subnet_filters,
+            subnet_group_name=selection.subnet_group_name,
+            subnets=selection.subnets,
+            subnet_type=selection.subnet_type,
+        )
+
+    def _endpoints(
+        self, vpc: ec2.Vpc, *, cidr: str, ec2_capacity: bool, secrets: bool
+    ) -> list[ec2.IVpcEndpoint]:
         """What tasks in isolated subnets need: image pulls, logs, and (when used) secrets;
         container instances also need the ECS control-plane endpoints to register."""
         subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-        vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
+        endpoints: list[ec2.IVpcEndpoint] = [
+            vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
+        ]
         services = {
             "EcrApi": ec2.InterfaceVpcEndpointAwsService.ECR,
             "EcrDocker": ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
@@ -494,13 +527,16 @@ class FargateWebService(Construct):
         )
         security_group.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443))
         for name, service in services.items():
-            vpc.add_interface_endpoint(
-                name,
-                service=service,
-                subnets=subnets,
-                security_groups=[security_group],
-                open=False,
+            endpoints.append(
+                vpc.add_interface_endpoint(
+                    name,
+                    service=service,
+                    subnets=subnets,
+                    security_groups=[security_group],
+                    open=False,
+                )
             )
+        return endpoints
 
     def _image(
         self,

@@ -30,6 +30,9 @@ from tests.support import ROOT, Synth
 CERTIFICATE_ARN = (
     "arn:aws:acm:eu-west-1:111111111111:certificate/0f2b7a52-7d2e-4d4c-9c3a-b1b1b1b1b1b1"
 )
+WEB_ACL_ARN = (
+    "arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/web/0f2b7a52-7d2e-4d4c-9c3a-b1b1b1b1b1b1"
+)
 
 
 @pytest.fixture(scope="module")
@@ -125,11 +128,48 @@ def test_target_group_checks_health_on_the_app_port(template: Template) -> None:
     )
 
 
-def test_container_is_hardened_and_stops_gracefully(template: Template) -> None:
-    container = _only(template, "AWS::ECS::TaskDefinition")["Properties"]["ContainerDefinitions"][0]
-    assert container["ReadonlyRootFilesystem"] is True
-    assert container["StopTimeout"] == 30  # > the app's 20 s graceful shutdown
-    assert container["LogConfiguration"]["LogDriver"] == "awslogs"
+def _container(template: Template) -> dict[str, Any]:
+    definition = _only(template, "AWS::ECS::TaskDefinition")
+    return dict(definition["Properties"]["ContainerDefinitions"][0])
+
+
+def test_container_root_filesystem_is_read_only(template: Template) -> None:
+    assert _container(template)["ReadonlyRootFilesystem"] is True
+
+
+def test_container_gets_longer_to_stop_than_the_app_takes_to_drain(template: Template) -> None:
+    assert _container(template)["StopTimeout"] == 30  # > the app's 20 s graceful shutdown
+
+
+def test_container_logs_to_its_own_log_group_without_blocking(template: Template) -> None:
+    logging = _container(template)["LogConfiguration"]
+    log_group = _logical_id(template, "AWS::Logs::LogGroup", "WebLogs")
+    assert logging["LogDriver"] == "awslogs"
+    assert logging["Options"]["awslogs-group"] == {"Ref": log_group}
+    assert logging["Options"]["mode"] == "non-blocking"
+
+
+def _depends_on(template: Template, type_: str) -> set[str]:
+    return set(_only(template, type_).get("DependsOn", []))
+
+
+def test_service_waits_for_every_vpc_endpoint(template: Template) -> None:
+    # Tasks started before the endpoints exist cannot pull or log, and trip the circuit breaker.
+    endpoints = set(template.find_resources("AWS::EC2::VPCEndpoint"))
+    assert len(endpoints) == 4
+    assert endpoints <= _depends_on(template, "AWS::ECS::Service")
+
+
+def test_service_waits_for_the_execution_role_policy(template: Template) -> None:
+    policy = _logical_id(template, "AWS::IAM::Policy", "WebTaskDefinitionExecutionRole")
+    assert policy in _depends_on(template, "AWS::ECS::Service")
+
+
+def test_service_waits_for_the_cluster_capacity_providers(template: Template) -> None:
+    association = next(
+        iter(template.find_resources("AWS::ECS::ClusterCapacityProviderAssociations"))
+    )
+    assert association in _depends_on(template, "AWS::ECS::Service")
 
 
 def test_image_is_built_from_the_asset_and_reports_its_hash(template: Template) -> None:
@@ -177,10 +217,25 @@ def test_task_security_group_admits_only_the_load_balancer(template: Template) -
     assert "LoadBalancerSecurityGroup" in to_service[0]["SourceSecurityGroupId"]["Fn::GetAtt"][0]
 
 
-def test_vpc_has_flow_logs_and_cluster_has_container_insights(template: Template) -> None:
+def test_vpc_logs_all_traffic(template: Template) -> None:
     template.has_resource_properties(
-        "AWS::EC2::FlowLog", {"TrafficType": "ALL", "LogDestinationType": "cloud-watch-logs"}
+        "AWS::EC2::FlowLog",
+        {
+            "ResourceType": "VPC",
+            "TrafficType": "ALL",
+            "LogDestinationType": "cloud-watch-logs",
+            "LogGroupName": {"Ref": _logical_id(template, "AWS::Logs::LogGroup", "WebFlowLogs")},
+        },
     )
+
+
+def test_vpc_spans_two_availability_zones(template: Template) -> None:
+    subnets = template.find_resources("AWS::EC2::Subnet").values()
+    zones = {json.dumps(s["Properties"]["AvailabilityZone"]) for s in subnets}
+    assert len(zones) == 2
+
+
+def test_cluster_has_container_insights(template: Template) -> None:
     template.has_resource_properties(
         "AWS::ECS::Cluster",
         {"ClusterSettings": [{"Name": "containerInsights", "Value": "enabled"}]},
@@ -355,16 +410,30 @@ def test_repository_expires_untagged_and_keeps_the_last_tagged_images(template: 
     ]
 
 
-def test_repository_and_logs_are_retained(template: Template) -> None:
+def test_repository_is_retained_with_its_images(template: Template) -> None:
     repository = _only(template, "AWS::ECR::Repository")
-    assert repository["DeletionPolicy"] == "Retain"
+    assert repository["DeletionPolicy"] == repository["UpdateReplacePolicy"] == "Retain"
     assert repository["Properties"]["EmptyOnDelete"] is False
+
+
+def test_repository_encrypts_with_aws_managed_keys_by_default(template: Template) -> None:
     # AES-256 with AWS-managed keys is ECR's default: no KMS configuration in the template.
+    repository = _only(template, "AWS::ECR::Repository")
     assert "EncryptionConfiguration" not in repository["Properties"]
-    template.has_resource(
-        "AWS::Logs::LogGroup",
-        {"DeletionPolicy": "Retain", "Properties": {"RetentionInDays": 90}},
-    )
+
+
+def test_every_log_group_is_retained_for_ninety_days(template: Template) -> None:
+    log_groups = template.find_resources("AWS::Logs::LogGroup").values()
+    assert len(log_groups) == 2  # the tasks' and the VPC flow logs'
+    for log_group in log_groups:
+        assert log_group["DeletionPolicy"] == "Retain"
+        assert log_group["Properties"]["RetentionInDays"] == 90
+
+
+def test_repository_uri_is_a_stack_output(template: Template) -> None:
+    repository = next(iter(template.find_resources("AWS::ECR::Repository")))
+    output = template.find_outputs("RepositoryUri")["RepositoryUri"]
+    assert repository in json.dumps(output["Value"])
 
 
 # -- Monitoring --------------------------------------------------------------------------------
@@ -437,6 +506,7 @@ def variants() -> dict[str, Template]:
         },
         certificate=acm.Certificate.from_certificate_arn(spot, "Cert", CERTIFICATE_ARN),
         allowed_cidrs=["203.0.113.0/24"],
+        web_acl_arn=WEB_ACL_ARN,
         min_capacity=3,
         max_capacity=6,
     )
@@ -503,6 +573,19 @@ def test_ec2_capacity_uses_the_auto_scaling_group_provider(variants: dict[str, T
     template.has_resource_properties(
         "AWS::ECS::TaskDefinition", {"RequiresCompatibilities": ["EC2", "FARGATE"]}
     )
+
+
+def test_ec2_service_waits_for_its_capacity_provider_association(
+    variants: dict[str, Template],
+) -> None:
+    template = variants["ec2"]
+    association = _only(template, "AWS::ECS::ClusterCapacityProviderAssociations")
+    provider_id = next(iter(template.find_resources("AWS::ECS::CapacityProvider")))
+    assert {"Ref": provider_id} in association["Properties"]["CapacityProviders"]
+    association_id = next(
+        iter(template.find_resources("AWS::ECS::ClusterCapacityProviderAssociations"))
+    )
+    assert association_id in _depends_on(template, "AWS::ECS::Service")
 
 
 def test_ec2_instances_are_graviton_imdsv2_and_encrypted(variants: dict[str, Template]) -> None:
@@ -631,6 +714,28 @@ def test_existing_cluster_and_vpc_are_used_and_nothing_network_created(
         "AwsvpcConfiguration"
     ]["Subnets"]
     assert all("Private" in s["Ref"] for s in subnets)
+
+
+def test_service_in_an_existing_vpc_waits_for_its_nat_routes(
+    variants: dict[str, Template],
+) -> None:
+    template = variants["existing"]
+    routes = {
+        name
+        for name, route in template.find_resources("AWS::EC2::Route").items()
+        if "NatGatewayId" in route["Properties"]
+    }
+    assert len(routes) == 2
+    assert routes <= _depends_on(template, "AWS::ECS::Service")
+
+
+def test_web_acl_is_associated_with_the_load_balancer(variants: dict[str, Template]) -> None:
+    template = variants["spot"]
+    alb = next(iter(template.find_resources("AWS::ElasticLoadBalancingV2::LoadBalancer")))
+    template.has_resource_properties(
+        "AWS::WAFv2::WebACLAssociation",
+        {"ResourceArn": {"Ref": alb}, "WebACLArn": WEB_ACL_ARN},
+    )
 
 
 def test_x86_64_builds_the_image_for_amd64(variants: dict[str, Template]) -> None:
