@@ -171,6 +171,12 @@ class BatchJobQueue(Construct):
         for name, prefix in (("input_prefix", input_prefix), ("output_prefix", output_prefix)):
             if not prefix.endswith("/") or prefix == "/":
                 raise ValueError(f"{name}={prefix!r}: expected a folder such as 'input/'")
+        if schedule is not None and not schedule_input_key.startswith(input_prefix):
+            # The job role reads only under input_prefix: every scheduled run would fail.
+            raise ValueError(
+                f"schedule_input_key={schedule_input_key!r} is not under "
+                f"input_prefix={input_prefix!r}, which is all the job may read"
+            )
         if repository is not None and image is None and not tag:
             raise ValueError("repository needs a tag (an immutable one, such as a git sha)")
         fargate = compute == "fargate"
@@ -203,6 +209,7 @@ class BatchJobQueue(Construct):
             instance_classes=instance_classes,
             max_vcpus=max_vcpus,
             subnets=subnets,
+            arm=arm,
         )
         self.job_queue = batch.JobQueue(self, "JobQueue", priority=priority)
         for order, environment in enumerate(self.compute_environments, start=1):
@@ -309,6 +316,7 @@ class BatchJobQueue(Construct):
         instance_classes: Sequence[ec2.InstanceClass] | None,
         max_vcpus: int,
         subnets: ec2.SubnetSelection,
+        arm: bool,
     ) -> list[ComputeEnvironment]:
         """Spot first, then on-demand: the queue tries them in this order for each job."""
         kinds = ([True] if spot else []) + ([False] if on_demand_fallback or not spot else [])
@@ -332,10 +340,27 @@ class BatchJobQueue(Construct):
                     f"Ec2{name}",
                     **common,
                     minv_cpus=0,
-                    # Instances launch from the latest ECS-optimized AMI on each update.
+                    # The ECS-optimized Amazon Linux 2023 AMI (Batch picks x86_64 or arm64 by
+                    # instance type), named so that it does not rest on a feature flag: AL2,
+                    # the fallback without it, reached end of support in June 2026. Instances
+                    # move to the latest version of it on each update.
+                    images=[batch.EcsMachineImage(image_type=batch.EcsMachineImageType.ECS_AL2023)],
                     update_to_latest_image_version=True,
                     instance_classes=classes or None,
-                    use_optimal_instance_classes=not classes,
+                    # Not Batch's "optimal" (C4, M4, R4: old, and x86 only, so an arm64 image
+                    # would wait in RUNNABLE for ever) but its current defaults for the image's
+                    # architecture: m6i/c6i/r6i/c7i or m6g/c6g/r6g/c7g.
+                    default_instance_classes=None
+                    if classes
+                    else [
+                        batch.DefaultInstanceClass.ARM64
+                        if arm
+                        else batch.DefaultInstanceClass.X86_64
+                    ],
+                    # Unset, not False, with default classes: CDK renders the defaults in place
+                    # of "optimal" then, but its validation ignores default classes and rejects
+                    # False with no classes (aws-cdk-lib 2.275).
+                    use_optimal_instance_classes=False if classes else None,
                     allocation_strategy=batch.AllocationStrategy.SPOT_PRICE_CAPACITY_OPTIMIZED
                     if use_spot
                     else batch.AllocationStrategy.BEST_FIT_PROGRESSIVE,
@@ -533,11 +558,19 @@ class BatchJobQueue(Construct):
         rule = events.Rule(
             self,
             "FailedJobs",
-            description="FAILED jobs of the compounds queue to the alarm topic",
+            description="FAILED compounds jobs (not array children) to the alarm topic",
             event_pattern=events.EventPattern(
                 source=["aws.batch"],
                 detail_type=["Batch Job State Change"],
-                detail={"status": ["FAILED"], "jobQueue": [self.job_queue.job_queue_arn]},
+                detail={
+                    "status": ["FAILED"],
+                    "jobQueue": [self.job_queue.job_queue_arn],
+                    # Children of an array job carry arrayProperties.index; the parent fails
+                    # once when any child fails. Matching the parent (and plain jobs) only
+                    # sends one message per submission, not one per shard: a bad input in a
+                    # 1,000-shard run is one e-mail, not 1,001.
+                    "arrayProperties": {"index": events.Match.does_not_exist()},
+                },
             ),
         )
         rule.add_target(
@@ -609,7 +642,7 @@ class BatchJobsStack(Stack):
                 ec2.InstanceClass[c.upper()] for c in config.get_list("instance_classes", [])
             ],
             arm=config.get_bool("arm", False),
-            vcpus=config.get_int("vcpus", 1),
+            vcpus=float(config.get_str("vcpus", "1")),  # Fargate takes 0.25 and 0.5 too
             memory=Size.mebibytes(config.get_int("memory_mib", 2048)),
             timeout=Duration.minutes(config.get_int("timeout_minutes", 60)),
             retry_attempts=config.get_int("retry_attempts", 3),

@@ -244,6 +244,33 @@ def test_invalid_shard_exits_2(s3: Any, monkeypatch: pytest.MonkeyPatch) -> None
     assert outputs(s3) == {}
 
 
+def test_shard_index_at_or_past_the_count_exits_2_and_writes_nothing(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An array of 4 submitted with shards=3 (or the default 1): child 3 owns no rows of any
+    # dealing, so the mismatch fails loudly instead of leaving rows unprocessed.
+    put_input(s3, to_csv(generated_rows(10)))
+    assert run_shard(3, 3, monkeypatch) == 2
+    assert outputs(s3) == {}
+
+
+def test_field_over_the_csv_limit_exits_2_and_writes_nothing(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    put_input(s3, f'id,name,formula\nx,"{"C" * 200_000}",H2O\ny,water,H2O\n')
+    assert run_shard(0, 1, monkeypatch) == 2
+    assert outputs(s3) == {}
+
+
+def test_s3_client_retries_throttling_before_the_job_fails(aws_credentials: None) -> None:
+    # A non-zero exit is not retried by Batch, so transient S3 errors are retried in-process.
+    from compounds.cli import _s3
+
+    retries = _s3().meta.config.retries
+    assert retries["mode"] == "standard"
+    assert retries["total_max_attempts"] == 10
+
+
 def test_process_shard_rejects_a_negative_index() -> None:
     with pytest.raises(ValueError, match="shard -1 of 2"):
         process_shard("id,name,formula\n", shard_index=-1, shard_count=2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from stacks.app import cdk_json_context
 from stacks.batch_jobs import BatchJobQueue
-from tests.support import Synth
+from tests.support import ROOT, Synth
 
 STACK = "BatchJobs"
 
@@ -153,11 +154,19 @@ def test_container_is_non_root_on_a_read_only_filesystem(template: Template) -> 
     )
 
 
-def test_image_is_built_from_the_container_folder(template: Template) -> None:
+def test_image_is_built_from_the_container_folder(template: Template, synth: Synth) -> None:
     image = _only(template, "AWS::Batch::JobDefinition")["Properties"]["ContainerProperties"][
         "Image"
-    ]
-    assert "cdk-hnb659fds-container-assets" in image["Fn::Sub"]
+    ]["Fn::Sub"]
+    manifest = json.loads((synth.outdir / f"{STACK}.assets.json").read_text())
+    [(asset_hash, asset)] = manifest["dockerImages"].items()
+    assert image.endswith(f":{asset_hash}")  # the job runs the image this asset builds
+    staged = synth.outdir / asset["source"]["directory"]
+    source = ROOT / "containers" / "batch_job"
+    assert (staged / "Dockerfile").read_text() == (source / "Dockerfile").read_text()
+    assert (staged / "compounds" / "cli.py").is_file()
+    assert not list(staged.rglob("__pycache__"))
+    assert asset["source"]["platform"] == "linux/amd64"
 
 
 def test_job_logs_go_to_a_log_group_kept_three_months(template: Template) -> None:
@@ -289,7 +298,9 @@ def test_buckets_refuse_plain_http(template: Template) -> None:
 # -- failure notifications --------------------------------------------------------------------
 
 
-def test_failed_jobs_of_this_queue_go_to_the_alarm_topic(template: Template) -> None:
+def test_failed_jobs_of_this_queue_go_to_the_alarm_topic_once_per_submission(
+    template: Template,
+) -> None:
     queue = next(iter(template.find_resources("AWS::Batch::JobQueue")))
     topic = next(iter(template.find_resources("AWS::SNS::Topic")))
     template.has_resource_properties(
@@ -301,6 +312,8 @@ def test_failed_jobs_of_this_queue_go_to_the_alarm_topic(template: Template) -> 
                 "detail": {
                     "status": ["FAILED"],
                     "jobQueue": [{"Fn::GetAtt": [queue, "JobQueueArn"]}],
+                    # Not each child of an array job: the parent fails once for them all.
+                    "arrayProperties": {"index": [{"exists": False}]},
                 },
             },
             "Targets": [Match.object_like({"Arn": {"Ref": topic}})],
@@ -380,9 +393,15 @@ def variants() -> dict[str, Template]:
     )
     on_demand = Stack(app, "OnDemandOnly")
     BatchJobQueue(on_demand, "Queue", spot=False)
+    graviton = Stack(app, "Ec2Graviton")
+    BatchJobQueue(graviton, "Queue", compute="ec2", arm=True)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     app.synth()
-    return {"ec2": Template.from_stack(stack), "on_demand": Template.from_stack(on_demand)}
+    return {
+        "ec2": Template.from_stack(stack),
+        "on_demand": Template.from_stack(on_demand),
+        "graviton": Template.from_stack(graviton),
+    }
 
 
 def test_ec2_queue_tries_spot_first_then_on_demand(variants: dict[str, Template]) -> None:
@@ -404,6 +423,27 @@ def test_ec2_spot_balances_price_and_capacity(variants: dict[str, Template]) -> 
             )
         },
     )
+
+
+def test_ec2_without_classes_takes_batch_defaults_for_the_image_architecture(
+    variants: dict[str, Template],
+) -> None:
+    # Not "optimal" (C4/M4/R4, x86 only): an arm64 image there would never be placed.
+    environments = variants["graviton"].find_resources("AWS::Batch::ComputeEnvironment")
+    assert [
+        e["Properties"]["ComputeResources"]["InstanceTypes"] for e in environments.values()
+    ] == [
+        ["default_arm64"],
+        ["default_arm64"],
+    ]
+    assert _queue_order(variants["graviton"]) == ["SPOT", "EC2"]
+
+
+def test_ec2_instances_run_the_amazon_linux_2023_ecs_ami(variants: dict[str, Template]) -> None:
+    for name in ("ec2", "graviton"):
+        for environment in variants[name].find_resources("AWS::Batch::ComputeEnvironment").values():
+            resources = environment["Properties"]["ComputeResources"]
+            assert resources["Ec2Configuration"] == [{"ImageType": "ECS_AL2023"}]
 
 
 def test_ec2_on_demand_fallback_fills_best_fit(variants: dict[str, Template]) -> None:
@@ -486,6 +526,16 @@ def test_spot_off_means_one_on_demand_environment(variants: dict[str, Template])
 def test_unknown_compute_is_rejected() -> None:
     with pytest.raises(ValueError, match="compute='gpu'"):
         BatchJobQueue(Stack(App(), "S"), "Q", compute="gpu")
+
+
+def test_scheduled_input_outside_the_input_prefix_is_rejected() -> None:
+    with pytest.raises(ValueError, match="not under input_prefix='input/'"):
+        BatchJobQueue(
+            Stack(App(), "S"),
+            "Q",
+            schedule=events.Schedule.rate(Duration.days(1)),
+            schedule_input_key="uploads/compounds.csv",
+        )
 
 
 def test_repository_without_a_tag_is_rejected() -> None:

@@ -22,7 +22,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .job import InputError, output_keys, process_shard, render
+from .job import InputError, check_shard, output_keys, process_shard, render
 
 LOG = logging.getLogger("compounds")
 MAX_INPUT_BYTES = 512 * 1024 * 1024  # the whole CSV is read into memory; size the job to fit
@@ -37,8 +37,11 @@ def _split_s3(url: str) -> tuple[str, str]:
 
 def _s3() -> Any:
     import boto3  # only when a location is on S3: local runs need no AWS SDK configuration
+    from botocore.config import Config
 
-    return boto3.client("s3")
+    # The job definition does not retry a non-zero exit (that is the job's own failure), so
+    # throttling and 5xx from S3 are retried here, with backoff, before they can end the job.
+    return boto3.client("s3", config=Config(retries={"mode": "standard", "total_max_attempts": 10}))
 
 
 def read_input(location: str) -> str:
@@ -91,6 +94,7 @@ def write_outputs(output: str, keys: dict[str, str], bodies: dict[str, str]) -> 
 
 def run(input_location: str, output: str, *, shard_index: int, shard_count: int) -> dict[str, Any]:
     """Process one shard end to end; returns the shard's summary with where it was written."""
+    check_shard(shard_index, shard_count)  # before reading up to 512 MiB
     text = read_input(input_location)
     result = process_shard(text, shard_index=shard_index, shard_count=shard_count)
     if output.startswith("s3://"):
@@ -141,8 +145,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         shard_count = (
             args.shard_count if args.shard_count is not None else _env_int("SHARD_COUNT", 1)
         )
-        if shard_count < 1 or shard_index < 0:
-            raise InputError(f"shard {shard_index} of {shard_count} is not a valid shard")
         summary = run(args.input, args.output, shard_index=shard_index, shard_count=shard_count)
     except (InputError, ValueError) as err:
         LOG.error("input error: %s", err)

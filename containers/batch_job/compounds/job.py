@@ -93,13 +93,27 @@ def _rows(text: str) -> Iterator[tuple[int, dict[str, str | None]]]:
         raise InputError(f"input lacks column(s) {missing}; it has {header}")
     reader.fieldnames = header
     # Row numbers count data rows from 1, as a spreadsheet user reads them below the header.
-    yield from enumerate(reader, start=1)
+    try:
+        yield from enumerate(reader, start=1)
+    except csv.Error as err:
+        # The reader cannot resync after this (a field over the csv module's 128 KiB limit):
+        # the file is not the CSV it claims to be. Every shard reads every row, so all fail.
+        raise InputError(f"not a readable CSV: {err}") from None
+
+
+def check_shard(shard_index: int, shard_count: int) -> None:
+    """An index at or past the count means the array size and the ``shards`` parameter
+    disagree (an array of 8 submitted with shards=1): rows would silently go unprocessed."""
+    if shard_count < 1 or not 0 <= shard_index < shard_count:
+        raise InputError(
+            f"shard {shard_index} of {shard_count}: need 0 <= index < count; "
+            "submit with the shards parameter equal to the array size"
+        )
 
 
 def process_shard(text: str, *, shard_index: int, shard_count: int) -> ShardResult:
     """Describe this shard's rows; bad rows become errors, never exceptions."""
-    if shard_count < 1 or shard_index < 0:
-        raise ValueError(f"shard {shard_index} of {shard_count}: need 0 <= index and count >= 1")
+    check_shard(shard_index, shard_count)
     result = ShardResult(shard_index, shard_count)
     for number, row in _rows(text):
         if (number - 1) % shard_count != shard_index:
