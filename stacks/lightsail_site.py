@@ -123,7 +123,8 @@ class LightsailSite(Construct):
     snapshot add-on; an optional first-boot script; Lightsail alarms on CPU and status checks,
     e-mailed through a Lightsail contact method when ``alarm_email`` is given. Optional, off by
     default: a managed database, a load balancer (required for more than one instance) and a
-    private bucket for media.
+    private bucket for media. In an environment-agnostic stack, a template rule that refuses at
+    deploy time a region without Lightsail (or other than a given zone's).
 
     Secure defaults: SSH closed to the internet (and to the browser console) unless asked for;
     IPv6-only and password logins not offered; instances, static IPs, database and bucket
@@ -638,7 +639,8 @@ class LightsailSiteStack(Stack):
     ``availability_zone_letter``, ``availability_zone``, ``instance_count``, ``key_pair_name``,
     ``ssh_allowed_cidrs`` (comma-separated), ``allow_browser_ssh``, ``auto_snapshot_time``
     (HH:00 UTC, ``off`` to disable), ``user_data`` (a path, ``none`` for no script),
-    ``alarm_email``, ``database``, ``load_balancer``, ``media_bucket``, ``removal_policy``."""
+    ``alarm_email``, ``use_existing_email_contact``, ``database``, ``load_balancer``,
+    ``media_bucket``, ``removal_policy``."""
 
     def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
         super().__init__(scope, id, **kwargs)
@@ -660,6 +662,7 @@ class LightsailSiteStack(Stack):
             auto_snapshot_time=None if snapshot_time.lower() == "off" else snapshot_time,
             user_data_path=None if user_data.lower() == "none" else user_data,
             alarm_email=config.get_optional_str("alarm_email"),
+            use_existing_email_contact=config.get_bool("use_existing_email_contact", False),
             database=config.get_bool("database", False),
             load_balancer=config.get_bool("load_balancer", False),
             media_bucket=config.get_bool("media_bucket", False),

@@ -61,6 +61,8 @@ CONF
     log "sshd hardened"
 }
 
-enable_security_updates
+# SSH first: it needs no network, so a package mirror that is down at first boot cannot leave
+# the instance without it.
 harden_ssh
+enable_security_updates
 log "done"

@@ -125,3 +125,10 @@ def test_a_failing_step_stops_the_script(tmp_path: Path) -> None:
     result = _run(env)
     assert result.returncode == 100
     assert "done" not in result.stdout
+
+
+def test_ssh_is_hardened_even_when_package_updates_fail(tmp_path: Path) -> None:
+    root, env = _system(tmp_path, "apt-get")
+    (Path(env["PATH"]) / "apt-get").write_text("#!/bin/bash\nexit 100\n")
+    assert _run(env).returncode == 100
+    assert (root / "etc/ssh/sshd_config.d/01-lightsail-site.conf").is_file()

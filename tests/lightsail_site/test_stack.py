@@ -13,7 +13,7 @@ from aws_cdk import App, Environment, RemovalPolicy, Stack, Validations
 from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
 
-from stacks.lightsail_site import DEFAULT_FIRST_BOOT_SCRIPT, LightsailSite
+from stacks.lightsail_site import DEFAULT_FIRST_BOOT_SCRIPT, LightsailSite, LightsailSiteStack
 from tests.support import Synth
 from tests.test_cfn_lint import _describe, _run_cfn_lint
 
@@ -484,3 +484,24 @@ def test_user_data_over_16_kb_fails(tmp_path: Path) -> None:
     script.write_text("#!/bin/bash\n" + "#" * 16 * 1024)
     with pytest.raises(ValueError, match="larger than Lightsail's 16 KB limit"):
         _build(user_data_path=script)
+
+
+# -- the stack's context keys ----------------------------------------------------------------
+
+
+def _stack(**context: str) -> Template:
+    app = App(context={f"{STACK}:{key}": value for key, value in context.items()})
+    return Template.from_stack(LightsailSiteStack(app, STACK))
+
+
+def test_context_can_notify_the_regions_existing_contact() -> None:
+    template = _stack(use_existing_email_contact="true")
+    template.resource_count_is("AWS::Lightsail::ContactMethod", 0)
+    template.has_resource_properties(
+        "AWS::Lightsail::Alarm", {"ContactProtocols": ["Email"], "NotificationEnabled": True}
+    )
+
+
+def test_bad_context_value_fails_synth_naming_it() -> None:
+    with pytest.raises(ValueError, match=re.escape("blueprint='wordpres' is not a known")):
+        _stack(blueprint="wordpres")
