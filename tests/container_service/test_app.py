@@ -117,7 +117,31 @@ def test_an_infinite_value_is_refused(client: TestClient) -> None:
         headers={"content-type": "application/json"},
     )
     assert response.status_code == 422
-    assert "values[1] is not a finite number" in response.text
+    assert response.json()["errors"] == [{"field": "values[1]", "problem": "not a finite number"}]
+
+
+def test_values_whose_sum_would_overflow_are_refused_not_a_500(client: TestClient) -> None:
+    # Two values near the largest float (1.8e308) overflow the sum; the limit is 1e300.
+    response = client.post("/v1/statistics", json={"values": [1e300, 1e308, 1e308]})
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["values[1]", "values[2]"]
+    assert response.json()["errors"][0]["problem"] == "outside -1e300..1e300"
+
+
+def test_values_at_the_limit_give_finite_results(client: TestClient) -> None:
+    response = client.post("/v1/statistics", json={"values": [1e300] * 100 + [-1e300]})
+    assert response.status_code == 200
+    body = response.json()
+    # By hand, in units of 1e300: mean 99/101; squared deviations sum to 100 * (2/101)^2 +
+    # (200/101)^2 = 40400/101^2; over n - 1 = 100 that is 404/101^2.
+    assert body["sum"] == pytest.approx(99e300)
+    assert body["stdev"] == pytest.approx(math.sqrt(404) / 101 * 1e300)
+
+
+def test_booleans_and_numeric_strings_are_not_numbers(client: TestClient) -> None:
+    response = client.post("/v1/statistics", json={"values": [True, "2.5", 3]})
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["values[0]", "values[1]"]
 
 
 def test_more_than_ten_thousand_values_are_refused(client: TestClient) -> None:
