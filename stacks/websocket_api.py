@@ -578,7 +578,8 @@ class _JsonAccessLogs:
 class WebSocketApiStack(Stack):
     """Deploys one ``WebSocketApi``. Context keys (``WebSocketApi:<key>`` or ``<key>``):
     ``removal_policy`` (retain|destroy), ``alarm_email``, ``throttle_rate_limit``,
-    ``throttle_burst_limit``, ``auth`` (token|iam|none), ``cloudwatch_role`` (true|false)."""
+    ``throttle_burst_limit``, ``auth`` (token|iam|none), ``token_source`` (query|header, where
+    a token is read), ``cloudwatch_role`` (true|false)."""
 
     def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
         super().__init__(scope, id, **kwargs)
@@ -586,6 +587,12 @@ class WebSocketApiStack(Stack):
         auth = config.get_str("auth", ConnectAuth.TOKEN.value)
         if auth not in {a.value for a in ConnectAuth}:
             raise ValueError(f"context {id}:auth={auth!r}: expected token, iam or none")
+        sources = {"query": TOKEN_IN_QUERY_STRING, "header": TOKEN_IN_HEADER}
+        token_source = config.get_str("token_source", "query")
+        if token_source not in sources:
+            raise ValueError(
+                f"context {id}:token_source={token_source!r}: expected query or header"
+            )
         chat = WebSocketApi(
             self,
             "Chat",
@@ -594,6 +601,7 @@ class WebSocketApiStack(Stack):
             throttle_rate_limit=config.get_int("throttle_rate_limit", 100),
             throttle_burst_limit=config.get_int("throttle_burst_limit", 200),
             auth=ConnectAuth(auth),
+            token_identity_source=[sources[token_source]],
             create_cloudwatch_role=config.get_bool("cloudwatch_role", True),
         )
         CfnOutput(self, "WebSocketUrl", value=chat.url, description="wss:// URL clients connect to")

@@ -13,7 +13,7 @@ from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
 
 from stacks.shared import acknowledge
-from stacks.websocket_api import TOKEN_IN_HEADER, ConnectAuth, WebSocketApi
+from stacks.websocket_api import TOKEN_IN_HEADER, ConnectAuth, WebSocketApi, WebSocketApiStack
 from tests.support import Synth
 
 STACK = "WebSocketApi"
@@ -579,3 +579,17 @@ def test_a_token_secret_without_token_auth_is_a_mistake() -> None:
     secret = secretsmanager.Secret(stack, "Key")
     with pytest.raises(ValueError, match="token_secret is only used with auth"):
         WebSocketApi(stack, "Chat", auth=ConnectAuth.IAM, token_secret=secret)
+
+
+def test_the_stack_reads_the_token_from_a_header_when_asked() -> None:
+    app = App(context={"WebSocketApi:token_source": "header"})
+    stack = WebSocketApiStack(app, "WebSocketApi")
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::ApiGatewayV2::Authorizer", {"IdentitySource": [TOKEN_IN_HEADER]}
+    )
+
+
+def test_the_stack_refuses_an_unknown_token_source() -> None:
+    app = App(context={"WebSocketApi:token_source": "cookie"})
+    with pytest.raises(ValueError, match="token_source"):
+        WebSocketApiStack(app, "WebSocketApi")
