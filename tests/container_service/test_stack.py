@@ -549,6 +549,21 @@ def test_spot_capacity_keeps_an_on_demand_base(variants: dict[str, Template]) ->
     ]
 
 
+def test_min_and_max_capacity_bound_the_task_count(variants: dict[str, Template]) -> None:
+    template = variants["spot"]
+    template.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalableTarget", {"MinCapacity": 3, "MaxCapacity": 6}
+    )
+    template.has_resource_properties("AWS::ECS::Service", {"DesiredCount": 3})
+
+
+def test_keep_tagged_images_sets_the_lifecycle_count(variants: dict[str, Template]) -> None:
+    repository = _only(variants["spot"], "AWS::ECR::Repository")["Properties"]
+    rules = json.loads(repository["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
+    tagged = [r["selection"] for r in rules if r["selection"]["tagStatus"] == "tagged"]
+    assert [(s["countType"], s["countNumber"]) for s in tagged] == [("imageCountMoreThan", 5)]
+
+
 def test_ec2_capacity_uses_the_auto_scaling_group_provider(variants: dict[str, Template]) -> None:
     template = variants["ec2"]
     provider_id = next(iter(template.find_resources("AWS::ECS::CapacityProvider")))
