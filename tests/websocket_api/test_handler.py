@@ -492,6 +492,18 @@ def test_base64_frames_are_decoded(
     assert json.loads(result["body"])["delivered"] == 2
 
 
+def test_a_binary_frame_that_is_not_base64_is_refused_and_changes_nothing(
+    lobby: list[str], chat: ModuleType, management: Management, table: Any
+) -> None:
+    before = _rows(table)
+    event = _event("$default", "c1", "not base64!")
+    event["isBase64Encoded"] = True
+    reply = json.loads(chat.lambda_handler(event, FakeContext())["body"])
+    assert reply == {"type": "error", "status": 400, "message": "frame is not valid base64"}
+    assert _rows(table) == before
+    assert management.posts == []
+
+
 def test_a_frame_routed_to_default_is_still_handled_by_its_action(
     lobby: list[str], send: Any, management: Management
 ) -> None:
