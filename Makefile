@@ -64,9 +64,12 @@ pytest: install ## The test suite only.
 snapshot-update: install ## Rewrite the template snapshots after an intended change (read the diff!).
 	$(PY) -m pytest tests/test_snapshots.py --snapshot-update
 
-bench: install ## Benchmarks (figures, not pass/fail): synth cost and handler cold start.
+bench: install ## Benchmarks (figures, not pass/fail): synth cost, cold start, handler throughput.
 	$(PY) bench/synth_cost.py
 	$(PY) bench/cold_start.py
+	$(PY) bench/thumbnails.py
+	$(PY) bench/scheduled_job_export.py
+	$(PY) bench/websocket_broadcast.py
 
 bootstrap: install ## Prepare an AWS account/region for cdk deploy (once; uses your credentials).
 	$(CDK) bootstrap $(CDK_ARGS)
