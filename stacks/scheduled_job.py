@@ -73,9 +73,9 @@ class ScheduledJob(Construct):
     Builds: the function (``shared.python_function``: python3.13 arm64, Powertools layer,
     X-Ray, JSON logs, its own role) from ``code_path`` and ``handler``, or schedules the
     ``function`` you pass (any runtime, a container image); an EventBridge Scheduler schedule
-    (cron or rate) that invokes it, an
-    encrypted TLS-only SQS dead-letter queue (unless ``dead_letter_queue`` is given), and alarms
-    on function errors and on a non-empty dead-letter queue, sent to an SNS topic.
+    (cron or rate) that invokes it; an encrypted TLS-only SQS dead-letter queue (unless
+    ``dead_letter_queue`` is given); alarms, sent to an SNS topic, on function errors, on a
+    non-empty dead-letter queue, and on failed runs Lambda could not send to that queue.
 
     Why EventBridge Scheduler and not a scheduled EventBridge (CloudWatch Events) rule: both
     give a target a retry policy, a maximum event age and a dead-letter queue, but only
@@ -101,7 +101,7 @@ class ScheduledJob(Construct):
     duplicate delivery of one scheduled run then redoes the same work instead of adding to it.
 
     Cost drivers: Lambda duration (memory x run time x runs); Scheduler is $1 per million
-    invocations after 14 million free a month; SQS, alarms ($0.10 each/month) and, when the
+    invocations after 14 million free a month; SQS, 3 alarms ($0.10 each/month) and, when the
     construct creates the alarm topic, its KMS key (about $1/month). It does not scale with
     data: it runs as often as the schedule says, ``max_concurrency`` at a time.
     """
@@ -271,6 +271,17 @@ class ScheduledJob(Construct):
             threshold=1,
             description=f"{description}: a run failed for good or was never delivered; "
             "its event and error are in the dead-letter queue.",
+        )
+        # The one way a failed run is lost: Lambda could not write it to the queue (a caller's
+        # queue or key that refuses it). The queue alarm cannot see what never arrived.
+        self.alarms.add(
+            "DeadLetterDeliveryFailures",
+            self.function.metric(
+                "DestinationDeliveryFailures", period=five_minutes, statistic="Sum"
+            ),
+            threshold=1,
+            description=f"{description}: a failed run could not be sent to the dead-letter "
+            "queue and is lost; check that the function's role may send to the queue.",
         )
 
     def _queue(self, removal_policy: RemovalPolicy) -> sqs.Queue:

@@ -17,6 +17,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from tests.support import ROOT
@@ -314,6 +315,46 @@ def test_a_lock_left_by_a_dead_run_is_taken_over(aws: Fake, handler_module: Modu
     )
     assert result.run_prefix == RUN
     assert _keys(aws.s3) == [f"{RUN}_manifest.json"]  # the lock is released afterwards
+
+
+class _ContendedS3:
+    """S3 as a run sees it when the lock's holder releases it between our PUT and our HEAD."""
+
+    def __init__(self, head_error: str) -> None:
+        self.head_error = head_error
+
+    def put_object(self, **_: Any) -> None:
+        raise ClientError({"Error": {"Code": "PreconditionFailed"}}, "PutObject")
+
+    def head_object(self, **_: Any) -> None:
+        raise ClientError({"Error": {"Code": self.head_error}}, "HeadObject")
+
+
+@pytest.mark.parametrize("code", ["404", "403"])  # 403: what S3 says without ListBucket
+def test_a_lock_released_while_we_look_at_it_is_not_taken(
+    handler_module: ModuleType, code: str
+) -> None:
+    taken = handler_module.export.acquire_lock(
+        _ContendedS3(code),
+        BUCKET,
+        f"{RUN}_lock",
+        owner="req-2",
+        ttl_seconds=660,
+        now=datetime.now(UTC),
+    )
+    assert taken is False
+
+
+def test_an_s3_failure_while_taking_the_lock_is_raised(handler_module: ModuleType) -> None:
+    with pytest.raises(ClientError, match="InternalError"):
+        handler_module.export.acquire_lock(
+            _ContendedS3("InternalError"),
+            BUCKET,
+            f"{RUN}_lock",
+            owner="req-2",
+            ttl_seconds=660,
+            now=datetime.now(UTC),
+        )
 
 
 def test_a_failed_run_releases_the_lock_and_leaves_no_manifest(

@@ -233,6 +233,21 @@ def test_a_function_error_raises_an_alarm(template: Template) -> None:
     )
 
 
+def test_a_failed_run_that_cannot_reach_the_queue_raises_an_alarm(template: Template) -> None:
+    (function,) = template.find_resources("AWS::Lambda::Function")
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "Namespace": "AWS/Lambda",
+            "MetricName": "DestinationDeliveryFailures",
+            "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": function}}],
+            "Statistic": "Sum",
+            "Threshold": 1,
+            "AlarmActions": [Match.any_value()],
+        },
+    )
+
+
 # -- the bucket and table --------------------------------------------------------------------
 
 

@@ -169,7 +169,10 @@ def acquire_lock(
     try:
         held = s3.head_object(Bucket=bucket, Key=key)
     except ClientError as err:
-        if err.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+        # S3 answers a HEAD of a missing key with 403, not 404, unless the caller may list the
+        # bucket unconditionally; the construct allows listing under the prefix only. With
+        # s3:GetObject granted (it is), 403 here means the lock has gone.
+        if err.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound", "403"):
             raise
         return False  # released between our two calls: that run has just finished
     age = (now - held["LastModified"]).total_seconds()
