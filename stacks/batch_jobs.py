@@ -73,10 +73,12 @@ class BatchJobQueue(Construct):
     S3, ECR and CloudWatch Logs, flow logs), two managed compute environments in queue order,
     Spot first and on-demand second (Fargate Spot then Fargate by default; with
     ``compute="ec2"`` EC2 Spot with ``SPOT_PRICE_CAPACITY_OPTIMIZED`` then on-demand EC2 with
-    ``BEST_FIT_PROGRESSIVE``, ``instance_classes`` and ``max_vcpus`` as given), a job queue,
+    ``BEST_FIT_PROGRESSIVE``, ``instance_classes`` (default: Batch's defaults for the image's
+    architecture) and ``max_vcpus`` as given, on the Amazon Linux 2023 ECS AMI), a job queue,
     an ECS job definition (the ``containers/batch_job`` image asset, or ``repository`` +
     ``tag``), the data bucket (unless ``bucket`` is given), an EventBridge rule that sends FAILED
-    job state changes to the alarm topic, and optionally a schedule that submits the job.
+    job state changes to the alarm topic (once per submission: array children are skipped, their
+    parent fails for them), and optionally a schedule that submits the job.
 
     Secure defaults: the job role may read ``input/*`` and write ``output/*`` of the bucket and
     nothing else; containers run as a non-root user on a read-only root filesystem, without a
@@ -88,9 +90,10 @@ class BatchJobQueue(Construct):
 
     Cost drivers: compute while jobs run (Fargate vCPU-hours and GB-hours, Spot up to 70% less;
     EC2 instances, Spot or on-demand, scaled to zero when the queue is empty); nothing runs when
-    idle except the VPC endpoints of a created VPC (3 interface endpoints x 2 AZs, about
-    $44/month; the S3 gateway endpoint is free), the topic's KMS key ($1/month), S3 storage and
-    log ingestion. It scales to ``max_vcpus`` per compute environment.
+    idle except the VPC endpoints of a created VPC (3 interface endpoints x 2 AZs at $0.01/hour,
+    about $44/month; 6, about $88/month, with ``compute="ec2"``; the S3 gateway endpoint is
+    free), the topic's KMS key ($1/month), S3 storage and log ingestion. It scales to
+    ``max_vcpus`` per compute environment.
     """
 
     def __init__(
@@ -138,7 +141,8 @@ class BatchJobQueue(Construct):
         :param on_demand_fallback: add an on-demand environment after the Spot one; Batch
             places jobs there when Spot has no capacity. Ignored (always on) when not ``spot``.
         :param instance_classes: EC2 instance classes (``compute="ec2"``); default Batch's
-            optimal classes. Give several: Spot capacity is found across many pools.
+            current default classes for the architecture (``default_x86_64`` or
+            ``default_arm64``). Give several: Spot capacity is found across many pools.
         :param max_vcpus: the ceiling of each compute environment.
         :param priority: the queue's priority among queues sharing compute (higher first).
         :param image: any container image, instead of the asset.
@@ -155,7 +159,8 @@ class BatchJobQueue(Construct):
         :param input_prefix: what the job may read. :param output_prefix: what it may write.
         :param output_expiration: expire objects under ``output_prefix`` (None to keep).
         :param schedule: submit a run on this schedule (``events.Schedule.cron(...)``).
-        :param schedule_input_key: the object a scheduled run processes.
+        :param schedule_input_key: the object a scheduled run processes (under
+            ``input_prefix``, the only place the job may read).
         :param removal_policy: for the bucket and log groups. RETAIN by default.
         :param alarm_topic: an existing topic for FAILED jobs. If it is KMS-encrypted, its key
             policy must let ``events.amazonaws.com`` use the key (kms:GenerateDataKey*, Decrypt).

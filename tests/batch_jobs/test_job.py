@@ -132,7 +132,9 @@ def test_shards_together_cover_every_row_exactly_once(
     for index in range(4):
         assert run_shard(index, 4, monkeypatch) == 0
     ids = [
-        r["id"] for index in range(4) for r in read_csv(s3, f"output/library/part-{index:05d}.csv")
+        r["id"]
+        for index in range(4)
+        for r in read_csv(s3, f"output/library/shards-4/part-{index:05d}.csv")
     ]
     assert sorted(ids) == [row[0] for row in rows]
 
@@ -141,7 +143,7 @@ def test_shard_takes_every_nth_row(s3: Any, monkeypatch: pytest.MonkeyPatch) -> 
     rows = generated_rows(10)
     put_input(s3, to_csv(rows))
     assert run_shard(1, 3, monkeypatch) == 0
-    ids = [r["id"] for r in read_csv(s3, "output/library/part-00001.csv")]
+    ids = [r["id"] for r in read_csv(s3, "output/library/shards-3/part-00001.csv")]
     assert ids == ["cmp-0001", "cmp-0004", "cmp-0007"]
 
 
@@ -151,8 +153,8 @@ def test_malformed_rows_go_to_the_errors_file_not_a_crash(
     good = [(name, name, formula) for name, (formula, _) in KNOWN.items()]
     put_input(s3, to_csv(good + MALFORMED) + "too,many,fields,here\n")
     assert run_shard(None, 1, monkeypatch) == 0
-    assert [r["id"] for r in read_csv(s3, "output/library/part-00000.csv")] == list(KNOWN)
-    errors = read_csv(s3, "output/library/errors-00000.csv")
+    assert [r["id"] for r in read_csv(s3, "output/library/shards-1/part-00000.csv")] == list(KNOWN)
+    errors = read_csv(s3, "output/library/shards-1/errors-00000.csv")
     assert [(e["row"], e["id"]) for e in errors] == [
         ("5", "bad-element"),
         ("6", "bad-bracket"),
@@ -163,7 +165,7 @@ def test_malformed_rows_go_to_the_errors_file_not_a_crash(
     assert "unknown or unsupported element 'Xx'" in errors[0]["error"]
     assert errors[2]["error"] == "missing id"
     assert errors[4]["error"] == "too many fields"
-    summary = json.loads(get(s3, "output/library/summary-00000.json"))
+    summary = json.loads(get(s3, "output/library/shards-1/summary-00000.json"))
     assert summary == {
         "failed": 5,
         "passed_screen": 4,
@@ -177,15 +179,15 @@ def test_malformed_rows_go_to_the_errors_file_not_a_crash(
 def test_empty_input_writes_empty_results(s3: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     put_input(s3, "")
     assert run_shard(0, 2, monkeypatch) == 0
-    assert read_csv(s3, "output/library/part-00000.csv") == []
-    assert get(s3, "output/library/part-00000.csv").startswith("id,name,formula,")
-    assert json.loads(get(s3, "output/library/summary-00000.json"))["rows"] == 0
+    assert read_csv(s3, "output/library/shards-2/part-00000.csv") == []
+    assert get(s3, "output/library/shards-2/part-00000.csv").startswith("id,name,formula,")
+    assert json.loads(get(s3, "output/library/shards-2/summary-00000.json"))["rows"] == 0
 
 
 def test_header_only_input_writes_empty_results(s3: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     put_input(s3, "id,name,formula\n")
     assert run_shard(0, 1, monkeypatch) == 0
-    assert read_csv(s3, "output/library/part-00000.csv") == []
+    assert read_csv(s3, "output/library/shards-1/part-00000.csv") == []
 
 
 def test_shard_beyond_the_data_succeeds_with_no_rows(
@@ -193,9 +195,9 @@ def test_shard_beyond_the_data_succeeds_with_no_rows(
 ) -> None:
     put_input(s3, to_csv(generated_rows(3)))
     assert run_shard(7, 8, monkeypatch) == 0
-    assert read_csv(s3, "output/library/part-00007.csv") == []
-    assert read_csv(s3, "output/library/errors-00007.csv") == []
-    summary = json.loads(get(s3, "output/library/summary-00007.json"))
+    assert read_csv(s3, "output/library/shards-8/part-00007.csv") == []
+    assert read_csv(s3, "output/library/shards-8/errors-00007.csv") == []
+    summary = json.loads(get(s3, "output/library/shards-8/summary-00007.json"))
     assert (summary["rows"], summary["shard_index"]) == (0, 7)
 
 
@@ -210,12 +212,31 @@ def test_rerun_overwrites_with_identical_output(s3: Any, monkeypatch: pytest.Mon
     assert len(first) == 9  # three files per shard, no duplicates from the second run
 
 
+def test_rerun_with_another_shard_count_keeps_each_run_whole(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = generated_rows(30)
+    put_input(s3, to_csv(rows))
+    for count in (8, 4):
+        for index in range(count):
+            assert run_shard(index, count, monkeypatch) == 0
+    # Each run's folder holds every row once; the 8-shard files are not mixed into the 4.
+    for count in (8, 4):
+        ids = [
+            r["id"]
+            for index in range(count)
+            for r in read_csv(s3, f"output/library/shards-{count}/part-{index:05d}.csv")
+        ]
+        assert sorted(ids) == [row[0] for row in rows]
+    assert len(outputs(s3)) == 3 * (8 + 4)
+
+
 def test_header_is_case_and_space_insensitive_and_bom_tolerated(
     s3: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     put_input(s3, "\ufeff ID , Name ,FORMULA\nx1,water,H2O\n")
     assert run_shard(0, 1, monkeypatch) == 0
-    [row] = read_csv(s3, "output/library/part-00000.csv")
+    [row] = read_csv(s3, "output/library/shards-1/part-00000.csv")
     assert (row["id"], row["molecular_weight"]) == ("x1", "18.015")
 
 
@@ -285,7 +306,9 @@ def test_runs_on_local_files(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     out = tmp_path / "out"
     code = main(["run", "--input", str(source), "--output", str(out), "--shard-index", "0"])
     assert code == 0
-    [row] = list(csv.DictReader((out / "library" / "part-00000.csv").open(encoding="utf-8")))
+    [row] = list(
+        csv.DictReader((out / "library" / "shards-1" / "part-00000.csv").open(encoding="utf-8"))
+    )
     assert row["molecular_weight"] == "180.159"
     assert json.loads(capsys.readouterr().out)["succeeded"] == 1
     assert not list(out.rglob("*.tmp"))

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from aws_cdk import App, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import App, Duration, RemovalPolicy, Size, Stack, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_events as events
@@ -385,6 +385,8 @@ def variants() -> dict[str, Template]:
         bucket=s3.Bucket.from_bucket_name(stack, "Data", "team-compounds"),
         repository=ecr.Repository.from_repository_name(stack, "Repo", "compounds"),
         tag="2f9c1e7",
+        vcpus=4,
+        memory=Size.gibibytes(8),
         timeout=Duration.minutes(20),
         retry_attempts=5,
         array_size=8,
@@ -464,6 +466,9 @@ def test_ec2_job_definition_uses_the_repository_tag_and_options(
     assert definition["PlatformCapabilities"] == ["EC2"]
     assert definition["Timeout"] == {"AttemptDurationSeconds": 1200}
     assert definition["RetryStrategy"]["Attempts"] == 5
+    assert sorted(
+        (r["Type"], r["Value"]) for r in definition["ContainerProperties"]["ResourceRequirements"]
+    ) == [("MEMORY", "8192"), ("VCPU", "4")]
     assert definition["ContainerProperties"]["Image"]["Fn::Join"][1][-1] == "/compounds:2f9c1e7"
     variants["ec2"].has_resource_properties("AWS::Batch::JobQueue", {"Priority": 50})
 

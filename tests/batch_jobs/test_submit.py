@@ -82,7 +82,10 @@ def test_submits_an_array_job_with_the_shard_parameters(
     aws: dict[str, Any], csv_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(args(aws, csv_file, "--shards", "3"), sleep=lambda _: None) == 0
-    job_id = capsys.readouterr().out.split("submitted ")[1].split()[0]
+    out = capsys.readouterr().out
+    job_id = out.split("submitted ")[1].split()[0]
+    # Where the job writes a 3-shard run of library.csv (compounds.job.output_keys).
+    assert f"results under s3://{BUCKET}/output/library/shards-3/" in out
     [job] = aws["batch"].describe_jobs(jobs=[job_id])["jobs"]
     assert job["status"] == "SUCCEEDED"
     assert job["arrayProperties"]["size"] == 3

@@ -104,7 +104,7 @@ def run(input_location: str, output: str, *, shard_index: int, shard_count: int)
     input_key = (
         _split_s3(input_location)[1] if input_location.startswith("s3://") else input_location
     )
-    keys = output_keys(input_key, prefix, shard_index)
+    keys = output_keys(input_key, prefix, shard_index, shard_count)
     summary = result.summary()
     summary["written"] = write_outputs(output, keys, render(result))
     return summary

@@ -2,8 +2,8 @@
 
 Rows are dealt to shards round-robin (row ``i`` belongs to shard ``i % shard_count``), so every
 array child reads the same input and picks its rows without coordination. Output keys depend
-only on the input name and the shard index: a retried child overwrites its own files, and a
-re-run gives byte-identical output.
+only on the input name, the shard count and the shard index: a retried child overwrites its own
+files, and a re-run gives byte-identical output.
 """
 
 from __future__ import annotations
@@ -143,10 +143,16 @@ def to_csv(rows: Iterable[dict[str, Any]], columns: tuple[str, ...]) -> str:
     return out.getvalue()
 
 
-def output_keys(input_key: str, output_prefix: str, shard_index: int) -> dict[str, str]:
-    """Deterministic keys: ``<prefix><input stem>/part-00003.csv`` and its errors and summary."""
+def output_keys(
+    input_key: str, output_prefix: str, shard_index: int, shard_count: int
+) -> dict[str, str]:
+    """Deterministic keys: ``<prefix><input stem>/shards-8/part-00003.csv`` and its errors and
+    summary. The shard count is in the folder because a shard holds different rows under a
+    different count: a re-run with 4 shards beside an earlier one with 8 would otherwise leave
+    part-00004..7 of the old run among the new files, and a reader would count rows twice."""
     stem = PurePosixPath(input_key).stem or "input"
     base = f"{output_prefix.rstrip('/')}/{stem}" if output_prefix else stem
+    base = f"{base}/shards-{shard_count}"
     suffix = f"{shard_index:05d}"
     return {
         "results": f"{base}/part-{suffix}.csv",

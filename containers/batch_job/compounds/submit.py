@@ -4,7 +4,8 @@
         --job-definition <JobDefinitionArn> --shards 4 compounds.csv
 
 The stack's outputs give the bucket, queue and definition. The input goes to ``input/<name>``
-and results appear under ``output/<stem>/`` (one part, errors and summary file per shard).
+and results appear under ``output/<stem>/shards-<N>/`` (a part, errors and summary file per
+shard).
 Exit status: 0 when the job succeeded, 1 when it failed, 2 on bad arguments.
 """
 
@@ -119,7 +120,7 @@ def main(argv: Sequence[str] | None = None, *, sleep: Callable[[float], None] = 
         return 0
     job = follow(batch, job_id, poll_seconds=args.poll_seconds, sleep=sleep)
     if job["status"] == "SUCCEEDED":
-        print(f"results under s3://{args.bucket}/output/{args.csv.stem}/")
+        print(f"results under s3://{args.bucket}/output/{args.csv.stem}/shards-{args.shards}/")
         return 0
     print(f"failed: {job.get('statusReason', 'no reason given')}", file=sys.stderr)
     return 1
