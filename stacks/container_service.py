@@ -240,6 +240,7 @@ class FargateWebService(Construct):
         :param nat_gateways: for a new VPC: 0 (default) puts tasks in isolated subnets with VPC
             endpoints; 1 or more gives them NAT egress and no endpoints.
         :param task_subnets: where the tasks run; default the private (or isolated) subnets.
+            Fargate tasks placed in public subnets get a public IP, their only way out there.
         :param image: any container image; overrides ``repository``/``image_tag`` and the asset.
         :param repository: a repository (e.g. a ``ContainerRepository`` CI pushes to) ...
         :param image_tag: ... and the tag to run from it (required with ``repository``).
@@ -371,7 +372,11 @@ class FargateWebService(Construct):
             "task_definition": self.task_definition,
             "desired_count": min_capacity,
             "vpc_subnets": self.task_subnets,
-            "assign_public_ip": False,
+            # Tasks in public subnets (a VPC without private ones) have no NAT: only a public IP
+            # lets them reach ECR and CloudWatch Logs. Their security group still admits only
+            # the ALB. EC2 (awsvpc) tasks cannot have one; their VPC needs NAT or endpoints.
+            "assign_public_ip": capacity != Capacity.EC2
+            and self._selected_task_subnets().has_public,
             "capacity_provider_strategies": self.capacity_provider_strategies,
             "circuit_breaker": ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
             "min_healthy_percent": 100,

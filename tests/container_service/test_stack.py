@@ -475,8 +475,9 @@ def test_dockerfile_is_multi_stage_pinned_and_runs_as_non_root() -> None:
 
 @pytest.fixture(scope="module")
 def variants() -> dict[str, Template]:
-    """Fargate Spot running a CI-pushed tag with secrets and HTTPS; EC2 capacity; and a
-    repository with a KMS key shared with another account."""
+    """Fargate Spot running a CI-pushed tag with secrets and HTTPS; EC2 capacity; an existing
+    cluster; a VPC with public subnets only; a repository with a KMS key shared with another
+    account."""
     app = App()
     spot = Stack(app, "Spot")
     key = kms.Key(spot, "Key", enable_key_rotation=True)
@@ -532,12 +533,25 @@ def variants() -> dict[str, Template]:
         removal_policy=RemovalPolicy.DESTROY,
     )
     ContainerRepository(existing, "Repository", removal_policy=RemovalPolicy.DESTROY)
+    public = Stack(app, "Public")
+    public_vpc = ec2.Vpc(
+        public,
+        "DefaultLikeVpc",
+        max_azs=2,
+        nat_gateways=0,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="Public", subnet_type=ec2.SubnetType.PUBLIC)
+        ],
+    )
+    public_vpc.add_flow_log("FlowLogs")
+    FargateWebService(public, "Web", vpc=public_vpc)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     app.synth()  # raises on any unacknowledged nag finding in these options
     return {
         "spot": Template.from_stack(spot),
         "ec2": Template.from_stack(ec2_stack),
         "existing": Template.from_stack(existing),
+        "public": Template.from_stack(public),
     }
 
 
@@ -742,6 +756,15 @@ def test_service_in_an_existing_vpc_waits_for_its_nat_routes(
     }
     assert len(routes) == 2
     assert routes <= _depends_on(template, "AWS::ECS::Service")
+
+
+def test_tasks_in_public_subnets_get_a_public_ip_to_pull_and_log(
+    variants: dict[str, Template],
+) -> None:
+    # A VPC with public subnets only (like the default VPC) has no NAT and no endpoints.
+    config = _only(variants["public"], "AWS::ECS::Service")["Properties"]["NetworkConfiguration"]
+    assert config["AwsvpcConfiguration"]["AssignPublicIp"] == "ENABLED"
+    assert all("Public" in s["Ref"] for s in config["AwsvpcConfiguration"]["Subnets"])
 
 
 def test_web_acl_is_associated_with_the_load_balancer(variants: dict[str, Template]) -> None:
