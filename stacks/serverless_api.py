@@ -65,7 +65,17 @@ _ITEM_FIELDS = {
         unique_items=True,
         items=apigw.JsonSchema(type=_S.STRING, min_length=1, max_length=50),
     ),
-    "expires_at": apigw.JsonSchema(type=_S.INTEGER, minimum=0),
+    "expires_at": apigw.JsonSchema(type=_S.INTEGER, minimum=0, maximum=4_102_444_800),
+}
+
+# The handler's calls and nothing else (lambda_src/serverless_api/items/service.py): no batch,
+# query, stream or describe actions, which grant_read_write_data() would add.
+_TABLE_OPERATIONS = {
+    "dynamodb:GetItem": dynamodb.Operation.GET_ITEM,
+    "dynamodb:PutItem": dynamodb.Operation.PUT_ITEM,
+    "dynamodb:UpdateItem": dynamodb.Operation.UPDATE_ITEM,
+    "dynamodb:DeleteItem": dynamodb.Operation.DELETE_ITEM,
+    "dynamodb:Scan": dynamodb.Operation.SCAN,
 }
 
 
@@ -78,11 +88,11 @@ class ServerlessApi(Construct):
 
     Secure defaults: table on-demand with point-in-time recovery, KMS encryption, TTL on
     ``expires_at``, deletion protection and RETAIN (DESTROY only when ``removal_policy`` says so);
-    function with X-Ray tracing, JSON logs kept ``log_retention``, and read/write on the one
-    table only; API with access logs (JSON), execution logs at ERROR (no bodies: they may hold
-    personal data), tracing, metrics, stage-wide method throttling, and every method needing
-    both an API key and a Cognito token. Pass ``create_user_pool=False`` (and no ``user_pool``)
-    for API-key-only access.
+    function with X-Ray tracing, JSON logs kept ``log_retention``, and only the five item actions
+    it calls (Get/Put/Update/DeleteItem, Scan) on the one table; API with access logs (JSON),
+    execution logs at ERROR (no bodies: they may hold personal data), tracing, metrics,
+    stage-wide method throttling, and every method needing both an API key and a Cognito token.
+    Pass ``create_user_pool=False`` (and no ``user_pool``) for API-key-only access.
 
     Cost drivers: API Gateway requests (about $3.50 per million), Lambda duration (256 MB arm64
     by default), DynamoDB on-demand requests and storage, plus fixed items: one KMS key for the
@@ -118,9 +128,12 @@ class ServerlessApi(Construct):
     ) -> None:
         """
         :param table: an existing table to use instead of creating one. Its partition key
-            must be ``id`` (string); the function gets read/write on it and nothing else.
+            must be ``id`` (string); the function gets the five item actions on it (and use of
+            its KMS key, if it has one) and nothing else. Its backups, TTL and deletion
+            protection stay the owner's business.
         :param table_props: ``dynamodb.Table`` keyword arguments merged over the defaults.
-        :param removal_policy: for the table, user pool and log groups. RETAIN by default.
+        :param removal_policy: for the table, user pool and log groups: RETAIN (default) or
+            DESTROY, which also turns deletion protection off. SNAPSHOT is refused.
         :param code_path: folder holding the ``items`` package (the handler).
         :param quota_per_day: requests per API key per day; None for no quota.
         :param cors_allowed_origins: origins allowed by CORS; None or empty disables CORS.
@@ -133,6 +146,12 @@ class ServerlessApi(Construct):
         :param latency_p99_threshold: p99 API latency that raises an alarm (default 1 s).
         """
         super().__init__(scope, id)
+        if removal_policy == RemovalPolicy.SNAPSHOT:
+            # CloudFormation snapshots none of these resources: the stack would fail to deploy.
+            raise ValueError(
+                "removal_policy: DynamoDB tables, log groups and user pools support RETAIN or "
+                "DESTROY, not SNAPSHOT (the table has point-in-time recovery instead)"
+            )
         origins = list(cors_allowed_origins or [])
         retain = removal_policy != RemovalPolicy.DESTROY
 
@@ -178,7 +197,19 @@ class ServerlessApi(Construct):
             log_retention=log_retention,
             removal_policy=removal_policy,
         )
-        self.table.grant_read_write_data(self.function)
+        self.table.grant(self.function, *_TABLE_OPERATIONS)
+        if self.table.encryption_key is not None:  # a caller's table with its own KMS key
+            self.table.encryption_key.grant_encrypt_decrypt(self.function)
+            role = self.function.role
+            assert role is not None  # python_function always gives the function its own role
+            for action in ("kms:ReEncrypt*", "kms:GenerateDataKey*"):
+                acknowledge(
+                    role.node.find_child("DefaultPolicy"),
+                    f"AwsSolutions-IAM5[Action::{action}]",
+                    "Granted on the table's own KMS key only: these are the action families the "
+                    "aws/dynamodb key policy grants, and what DynamoDB needs to use a "
+                    "customer-managed table key on the function's behalf.",
+                )
 
         self.user_pool: cognito.IUserPool | None = user_pool
         self.user_pool_client: cognito.UserPoolClient | None = None
@@ -360,7 +391,9 @@ class ServerlessApi(Construct):
                 additional_properties=False,
                 properties={
                     **_ITEM_FIELDS,
-                    "version": apigw.JsonSchema(type=_S.INTEGER, minimum=1),
+                    "version": apigw.JsonSchema(
+                        type=_S.INTEGER, minimum=1, maximum=1_000_000_000_000
+                    ),
                 },
             ),
         )
@@ -464,14 +497,12 @@ class ServerlessApi(Construct):
             "for 15 minutes.",
             comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         )
+        # ThrottledRequests is published per TableName *and* Operation; a metric on TableName
+        # alone has no data and never alarms. Sum it over the operations the function uses.
         alarms.add(
             "TableThrottles",
-            cloudwatch.Metric(
-                namespace="AWS/DynamoDB",
-                metric_name="ThrottledRequests",
-                dimensions_map={"TableName": self.table.table_name},
-                period=five_minutes,
-                statistic="Sum",
+            self.table.metric_throttled_requests_for_operations(
+                operations=list(_TABLE_OPERATIONS.values()), period=five_minutes, statistic="Sum"
             ),
             threshold=1,
             description="DynamoDB throttled requests to the items table.",
@@ -509,6 +540,11 @@ class ServerlessApi(Construct):
                     self.table.metric_consumed_read_capacity_units(statistic="Sum"),
                     self.table.metric_consumed_write_capacity_units(statistic="Sum"),
                 ],
+                right=[
+                    self.table.metric_throttled_requests_for_operations(
+                        operations=list(_TABLE_OPERATIONS.values()), statistic="Sum"
+                    )
+                ],
             ),
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.alarms), width=24),
         )
@@ -519,7 +555,8 @@ class ServerlessApiStack(Stack):
     """Deploys one ``ServerlessApi``. Context keys (``ServerlessApi:<key>`` or ``<key>``):
     ``removal_policy`` (retain|destroy), ``alarm_email``, ``throttle_rate_limit``,
     ``throttle_burst_limit``, ``quota_per_day`` (0 = none), ``cors_allowed_origins``
-    (comma-separated), ``auth`` (cognito|api_key), ``web_acl_arn``."""
+    (comma-separated), ``auth`` (cognito|api_key), ``user_pool_id`` (an existing pool instead of
+    a new one), ``alarm_topic_arn`` (an existing topic instead of a new one), ``web_acl_arn``."""
 
     def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
         super().__init__(scope, id, **kwargs)
@@ -527,6 +564,10 @@ class ServerlessApiStack(Stack):
         auth = config.get_str("auth", "cognito")
         if auth not in ("cognito", "api_key"):
             raise ValueError(f"context {id}:auth={auth!r}: expected cognito or api_key")
+        user_pool_id = config.get_optional_str("user_pool_id")
+        if user_pool_id and auth != "cognito":
+            raise ValueError(f"context {id}:user_pool_id needs auth=cognito, not {auth!r}")
+        topic_arn = config.get_optional_str("alarm_topic_arn")
         api = ServerlessApi(
             self,
             "Items",
@@ -537,6 +578,13 @@ class ServerlessApiStack(Stack):
             quota_per_day=config.get_int("quota_per_day", 10_000) or None,
             cors_allowed_origins=config.get_list("cors_allowed_origins", []),
             create_user_pool=auth == "cognito",
+            # Imported by id/ARN: no lookup, so synth still needs no AWS account.
+            user_pool=cognito.UserPool.from_user_pool_id(self, "UserPool", user_pool_id)
+            if user_pool_id
+            else None,
+            alarm_topic=sns.Topic.from_topic_arn(self, "AlarmTopic", topic_arn)
+            if topic_arn
+            else None,
             web_acl_arn=config.get_optional_str("web_acl_arn"),
         )
         CfnOutput(self, "ApiUrl", value=api.url, description="Base URL of the items API")
