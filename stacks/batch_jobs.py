@@ -109,6 +109,7 @@ class BatchJobQueue(Construct):
         on_demand_fallback: bool = True,
         instance_classes: Sequence[ec2.InstanceClass] | None = None,
         max_vcpus: int = 64,
+        spot_max_vcpus: int | None = None,
         priority: int = 10,
         image: ecs.ContainerImage | None = None,
         repository: ecr.IRepository | None = None,
@@ -139,11 +140,14 @@ class BatchJobQueue(Construct):
         :param compute: ``"fargate"`` (nothing to size) or ``"ec2"`` (instance classes).
         :param spot: put a Spot compute environment first in the queue.
         :param on_demand_fallback: add an on-demand environment after the Spot one; Batch
-            places jobs there when Spot has no capacity. Ignored (always on) when not ``spot``.
+            places jobs there when the Spot one is full or cannot provide capacity. Ignored
+            (always on) when not ``spot``.
         :param instance_classes: EC2 instance classes (``compute="ec2"``); default Batch's
             current default classes for the architecture (``default_x86_64`` or
             ``default_arm64``). Give several: Spot capacity is found across many pools.
         :param max_vcpus: the ceiling of each compute environment.
+        :param spot_max_vcpus: a lower ceiling for the Spot environment alone (default
+            ``max_vcpus``): work beyond it goes to on-demand at once instead of waiting for Spot.
         :param priority: the queue's priority among queues sharing compute (higher first).
         :param image: any container image, instead of the asset.
         :param repository: an ECR repository to take the image from, with ``tag``.
@@ -213,6 +217,7 @@ class BatchJobQueue(Construct):
             on_demand_fallback=on_demand_fallback,
             instance_classes=instance_classes,
             max_vcpus=max_vcpus,
+            spot_max_vcpus=spot_max_vcpus or max_vcpus,
             subnets=subnets,
             arm=arm,
         )
@@ -320,6 +325,7 @@ class BatchJobQueue(Construct):
         on_demand_fallback: bool,
         instance_classes: Sequence[ec2.InstanceClass] | None,
         max_vcpus: int,
+        spot_max_vcpus: int,
         subnets: ec2.SubnetSelection,
         arm: bool,
     ) -> list[ComputeEnvironment]:
@@ -333,7 +339,7 @@ class BatchJobQueue(Construct):
                 "vpc_subnets": subnets,
                 "security_groups": [self.security_group],
                 "spot": use_spot,
-                "maxv_cpus": max_vcpus,
+                "maxv_cpus": spot_max_vcpus if use_spot else max_vcpus,
             }
             environment: ComputeEnvironment
             if fargate:

@@ -381,6 +381,7 @@ def variants() -> dict[str, Template]:
         instance_classes=[ec2.InstanceClass.C7G, ec2.InstanceClass.M7G],
         arm=True,
         max_vcpus=256,
+        spot_max_vcpus=128,
         priority=50,
         bucket=s3.Bucket.from_bucket_name(stack, "Data", "team-compounds"),
         repository=ecr.Repository.from_repository_name(stack, "Repo", "compounds"),
@@ -419,7 +420,7 @@ def test_ec2_spot_balances_price_and_capacity(variants: dict[str, Template]) -> 
                     "Type": "SPOT",
                     "AllocationStrategy": "SPOT_PRICE_CAPACITY_OPTIMIZED",
                     "InstanceTypes": ["c7g", "m7g"],
-                    "MaxvCpus": 256,
+                    "MaxvCpus": 128,  # spot_max_vcpus: the rest goes to on-demand at once
                     "MinvCpus": 0,
                 }
             )
@@ -453,7 +454,7 @@ def test_ec2_on_demand_fallback_fills_best_fit(variants: dict[str, Template]) ->
         "AWS::Batch::ComputeEnvironment",
         {
             "ComputeResources": Match.object_like(
-                {"Type": "EC2", "AllocationStrategy": "BEST_FIT_PROGRESSIVE"}
+                {"Type": "EC2", "AllocationStrategy": "BEST_FIT_PROGRESSIVE", "MaxvCpus": 256}
             )
         },
     )
