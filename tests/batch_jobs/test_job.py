@@ -268,8 +268,8 @@ def test_invalid_shard_exits_2(s3: Any, monkeypatch: pytest.MonkeyPatch) -> None
 def test_shard_index_at_or_past_the_count_exits_2_and_writes_nothing(
     s3: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # An array of 4 submitted with shards=3 (or the default 1): child 3 owns no rows of any
-    # dealing, so the mismatch fails loudly instead of leaving rows unprocessed.
+    # An array of 4 submitted with shards=3: child 3 owns no rows under any dealing, and the
+    # run is not the one asked for, so the mismatch fails loudly instead of passing quietly.
     put_input(s3, to_csv(generated_rows(10)))
     assert run_shard(3, 3, monkeypatch) == 2
     assert outputs(s3) == {}

@@ -103,7 +103,8 @@ def _rows(text: str) -> Iterator[tuple[int, dict[str, str | None]]]:
 
 def check_shard(shard_index: int, shard_count: int) -> None:
     """An index at or past the count means the array size and the ``shards`` parameter
-    disagree (an array of 8 submitted with shards=1): rows would silently go unprocessed."""
+    disagree (an array of 8 submitted with shards=1 runs every row in child 0 and leaves seven
+    children idle): the run is not the one asked for, so it fails instead of passing quietly."""
     if shard_count < 1 or not 0 <= shard_index < shard_count:
         raise InputError(
             f"shard {shard_index} of {shard_count}: need 0 <= index < count; "
