@@ -4,22 +4,24 @@ writes to the destination bucket, what it skips, and what it leaves for Lambda t
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib
 import io
 import struct
 import sys
+import tempfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote_plus, unquote
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, ImageOps
 
 from tests.support import ROOT
 
@@ -194,7 +196,7 @@ def test_lambda_handler_reads_its_settings_from_the_environment(
         ("uploads/a+b.jpg", "a+b.jpg"),  # a real "+" arrives as "%2B"
         ("uploads/café/naïve 写真.jpg", "café/naïve 写真.jpg"),  # UTF-8 arrives as %XX
         ("uploads/2024/06/01/deep/nested.jpg", "2024/06/01/deep/nested.jpg"),
-        ("uploads/dots.in.name.JPG", "dots.in.name.jpg"),
+        ("uploads/dots.in.name.JPG", "dots.in.name.JPG"),
     ],
 )
 def test_url_encoded_and_nested_keys_map_to_the_same_path_under_each_width(
@@ -213,6 +215,53 @@ def test_unicode_source_key_is_percent_encoded_in_ascii_metadata(
     metadata = written(s3)["thumbnails/160/café/naïve 写真.jpg"]["metadata"]
     assert metadata["source-key"].isascii()
     assert unquote(metadata["source-key"]) == key
+
+
+def test_uploads_differing_only_in_extension_keep_separate_thumbnails(
+    handler: ModuleType, s3: Any, settings: Any
+) -> None:
+    # Four different objects: swapping extensions would give them all thumbnails/*/a.jpg.
+    keys = ["uploads/a.jpg", "uploads/a.jpeg", "uploads/a.JPG", "uploads/a.tiff"]
+    records = [
+        upload(
+            s3, key, encode(photo((400 + 100 * i, 300)), "TIFF" if key.endswith("f") else "JPEG")
+        )
+        for i, key in enumerate(keys)
+    ]
+    run(handler, s3, settings, *records)
+    out = written(s3)
+    sources = {k: v["metadata"]["source-key"] for k, v in out.items() if "/160/" in k}
+    assert sources == {
+        "thumbnails/160/a.jpg": "uploads/a.jpg",
+        "thumbnails/160/a.jpeg": "uploads/a.jpeg",
+        "thumbnails/160/a.JPG": "uploads/a.JPG",
+        "thumbnails/160/a.tiff.jpg": "uploads/a.tiff",
+    }
+    assert len(out) == 8
+
+
+def test_key_too_long_for_s3_once_prefixed_is_skipped_before_any_write(
+    handler: ModuleType, s3: Any, settings: Any
+) -> None:
+    key = "uploads/" + "é" * 505 + ".jpg"  # 1022 bytes: a valid key; 1029 under thumbnails/640/
+    assert len(key.encode()) <= 1024
+    result = run(handler, s3, settings, upload(s3, key, encode(photo((400, 300)), "JPEG")))
+    assert _skipped(result) == ["key_too_long"]
+    assert written(s3) == {}
+
+
+def test_source_key_too_long_for_metadata_is_linked_by_its_hash(
+    handler: ModuleType, s3: Any, settings: Any
+) -> None:
+    # 912 bytes of UTF-8, 2,712 characters percent-encoded: over S3's 2 KB of user metadata,
+    # which real S3 (unlike moto) enforces by refusing the PUT.
+    key = "uploads/" + "写" * 300 + ".jpg"
+    run(handler, s3, settings, upload(s3, key, encode(photo((400, 300)), "JPEG")))
+    metadata = written(s3)[f"thumbnails/160/{key.removeprefix('uploads/')}"]["metadata"]
+    assert "source-key" not in metadata
+    assert metadata["source-key-sha256"] == hashlib.sha256(key.encode()).hexdigest()
+    assert sum(len(k) + len(v) for k, v in metadata.items()) <= 2048
+    assert all(v.isascii() for v in metadata.values())
 
 
 def test_every_record_of_an_event_is_processed(handler: ModuleType, s3: Any, settings: Any) -> None:
@@ -243,6 +292,39 @@ def test_exif_orientation_is_applied_so_thumbnails_are_upright(
     assert thumb.size == (160, 320)
     assert near(thumb.getpixel((80, 40)), (255, 0, 0))
     assert near(thumb.getpixel((80, 280)), (0, 0, 255))
+
+
+def _quadrants(size: tuple[int, int]) -> Image.Image:
+    """Four colours, one per quadrant: no rotation or flip of it looks like another."""
+    w, h = size
+    image = Image.new("RGB", size, (255, 255, 255))
+    image.paste((255, 0, 0), (0, 0, w // 2, h // 2))
+    image.paste((0, 160, 0), (w // 2, 0, w, h // 2))
+    image.paste((0, 0, 255), (0, h // 2, w // 2, h))
+    return image
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_gives_the_upright_image(
+    handler: ModuleType, s3: Any, settings: Any, orientation: int, fmt: str
+) -> None:
+    """Pillow's ImageOps.exif_transpose is the oracle. At 160 pixels a 1800x900 JPEG is decoded
+    at half scale (draft), where a sideways image's stored width and height are swapped."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    stored = _quadrants((1800, 900))
+    key = f"uploads/o{orientation}.{fmt.lower()}"
+    small = dataclasses.replace(settings, widths=(160,))
+    run(handler, s3, small, upload(s3, key, encode(stored, fmt, exif=exif)))
+    upright = ImageOps.exif_transpose(Image.open(io.BytesIO(encode(stored, fmt, exif=exif))))
+    image = written(s3)[key.replace("uploads/", "thumbnails/160/")]["image"]
+    w, h = upright.size
+    assert image.size == (160, round(h * 160 / w))
+    for fx, fy in ((0.25, 0.25), (0.75, 0.25), (0.25, 0.75), (0.75, 0.75)):
+        expected = cast(tuple[int, int, int], upright.getpixel((int(w * fx), int(h * fy))))
+        actual = image.getpixel((int(image.width * fx), int(image.height * fy)))
+        assert near(actual, expected, tolerance=60), (fx, fy, actual, expected)
 
 
 def test_exif_and_gps_are_not_copied_to_thumbnails(
@@ -282,7 +364,7 @@ def test_palette_png_with_transparency_saved_as_jpeg_is_flattened_on_white(
     data = encode(image, "PNG", transparency=0)
     jpeg_settings = dataclasses.replace(settings, output_format="JPEG")
     run(handler, s3, jpeg_settings, upload(s3, "uploads/logo.png", data))
-    out = written(s3)["thumbnails/160/logo.jpg"]
+    out = written(s3)["thumbnails/160/logo.png.jpg"]
     assert out["content_type"] == "image/jpeg"
     assert out["image"].mode == "RGB"
     assert near(out["image"].getpixel((20, 40)), (255, 0, 0))
@@ -309,7 +391,7 @@ def test_rgba_png_saved_as_jpeg_is_flattened_on_white(
     image.paste((0, 128, 0, 255), (0, 0, 200, 200))
     jpeg_settings = dataclasses.replace(settings, output_format="JPEG")
     run(handler, s3, jpeg_settings, upload(s3, "uploads/sticker.png", encode(image, "PNG")))
-    thumb = written(s3)["thumbnails/160/sticker.jpg"]["image"]
+    thumb = written(s3)["thumbnails/160/sticker.png.jpg"]["image"]
     assert near(thumb.getpixel((140, 40)), (255, 255, 255))
     assert near(thumb.getpixel((20, 40)), (0, 128, 0))
 
@@ -322,8 +404,8 @@ def test_animated_gif_gives_a_still_png_of_the_first_frame(
     assert getattr(Image.open(io.BytesIO(data)), "n_frames", 1) == 3
     run(handler, s3, settings, upload(s3, "uploads/anim.gif", data))
     out = written(s3)
-    assert sorted(out) == ["thumbnails/160/anim.png", "thumbnails/640/anim.png"]
-    thumb = out["thumbnails/160/anim.png"]["image"]
+    assert sorted(out) == ["thumbnails/160/anim.gif.png", "thumbnails/640/anim.gif.png"]
+    thumb = out["thumbnails/160/anim.gif.png"]["image"]
     assert thumb.format == "PNG"
     assert not getattr(thumb, "is_animated", False)
     assert near(thumb.convert("RGB").getpixel((10, 10)), (255, 0, 0))
@@ -373,7 +455,11 @@ def test_widths_are_configurable_and_never_upscale(
 
 @pytest.mark.parametrize(
     ("chosen", "extension", "content_type"),
-    [("WEBP", "webp", "image/webp"), ("PNG", "png", "image/png"), ("JPEG", "jpg", "image/jpeg")],
+    [
+        ("WEBP", "jpg.webp", "image/webp"),
+        ("PNG", "jpg.png", "image/png"),
+        ("JPEG", "jpg", "image/jpeg"),
+    ],
 )
 def test_output_format_can_be_chosen(
     handler: ModuleType,
@@ -395,8 +481,8 @@ def test_output_format_can_be_chosen(
     [
         ("PNG", "uploads/a.png", "thumbnails/160/a.png", "PNG"),
         ("WEBP", "uploads/a.webp", "thumbnails/160/a.webp", "WEBP"),
-        ("TIFF", "uploads/a.tiff", "thumbnails/160/a.jpg", "JPEG"),
-        ("BMP", "uploads/a.bmp", "thumbnails/160/a.jpg", "JPEG"),
+        ("TIFF", "uploads/a.tiff", "thumbnails/160/a.tiff.jpg", "JPEG"),
+        ("BMP", "uploads/a.bmp", "thumbnails/160/a.bmp.jpg", "JPEG"),
     ],
 )
 def test_source_format_is_preserved_where_it_suits_thumbnails(
@@ -503,6 +589,33 @@ def test_object_over_the_size_limit_is_skipped_without_reading_it(
     record = upload(s3, "uploads/huge.jpg", encode(photo((800, 600)), "JPEG"))
     result = handler.handle_event(event(record), settings=small, client=NoReads())
     assert _skipped(result) == ["too_large"]
+
+
+def test_a_large_object_is_read_once_in_chunks_into_a_spool_that_spills_to_disk(
+    handler: ModuleType, s3: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One copy of the object, never two: chunks go straight into the spool, which moves to
+    /tmp past SPOOL_IN_MEMORY (shrunk here from 32 MiB) and is closed once rendered."""
+    spools: list[Any] = []
+    spooled = tempfile.SpooledTemporaryFile
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        spool = spooled(*args, **kwargs)
+        if kwargs.get("max_size") == 64 * 1024:  # the handler's, not moto's own storage
+            spools.append(spool)
+        return spool
+
+    monkeypatch.setattr(handler, "SPOOL_IN_MEMORY", 64 * 1024)
+    monkeypatch.setattr(handler, "READ_CHUNK", 16 * 1024)
+    monkeypatch.setattr(handler.tempfile, "SpooledTemporaryFile", spy)
+    noisy = Image.effect_noise((1000, 800), 60).convert("RGB")
+    data = encode(noisy, "JPEG", quality=95)
+    assert len(data) > 4 * 64 * 1024
+    run(handler, s3, settings, upload(s3, "uploads/large.jpg", data))
+    (spool,) = spools
+    assert spool._rolled  # on disk, not in memory
+    assert spool.closed
+    assert written(s3)["thumbnails/640/large.jpg"]["metadata"]["source-width"] == "1000"
 
 
 def test_size_limit_holds_when_the_event_has_no_size(

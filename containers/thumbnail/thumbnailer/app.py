@@ -23,8 +23,10 @@ the source's), ``QUALITY``, ``MAX_PIXELS``, ``MAX_BYTES``, and Powertools' own v
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 from urllib.parse import quote, unquote_plus
@@ -42,6 +44,9 @@ READ_CHUNK = 1024 * 1024
 SPOOL_IN_MEMORY = 32 * 1024 * 1024
 _GONE = {"NoSuchKey", "NoSuchVersion", "404"}
 _REPLACED = {"PreconditionFailed", "412"}
+# S3's limits: a key is at most 1024 bytes of UTF-8; user metadata at most 2 KB in all.
+MAX_KEY_BYTES = 1024
+MAX_METADATA_BYTES = 2048
 
 logger = Logger()
 metrics = Metrics()
@@ -83,12 +88,19 @@ def parse_record(record: dict[str, Any]) -> SourceObject:
         raise Rejected("malformed_record", f"missing {err}") from None
 
 
-def destination_key(settings: Settings, source_key: str, width: int, extension: str) -> str:
-    """``<destination prefix><width>/<source key without the source prefix and extension>.<ext>``:
-    folders in the key are kept, so ``uploads/a/b.png`` gives ``thumbnails/160/a/b.png``."""
+def destination_key(
+    settings: Settings, source_key: str, width: int, extensions: Sequence[str]
+) -> str:
+    """``<destination prefix><width>/<source key without the source prefix>``, plus ``.<ext>``
+    when the key's own extension does not name the output format: ``uploads/a/b.png`` gives
+    ``thumbnails/160/a/b.png``, and ``uploads/a/b.tiff`` gives ``thumbnails/160/a/b.tiff.jpg``.
+
+    The extension is appended, never swapped: ``b.jpg``, ``b.jpeg``, ``b.JPG`` and ``b.tiff`` are
+    four different uploads and keep four different thumbnails."""
     relative = source_key[len(settings.source_prefix) :]
-    stem = posixpath.splitext(relative)[0] or relative
-    return f"{settings.destination_prefix}{width}/{stem}.{extension}"
+    if posixpath.splitext(relative)[1][1:].lower() not in extensions:
+        relative = f"{relative}.{extensions[0]}"
+    return f"{settings.destination_prefix}{width}/{relative}"
 
 
 def check_before_download(settings: Settings, source: SourceObject) -> None:
@@ -145,10 +157,10 @@ def download(client: Any, source: SourceObject, max_bytes: int) -> IO[bytes]:
         body.close()
 
 
-def write_thumbnails(
-    client: Any, settings: Settings, source: SourceObject, rendered: Rendered
-) -> list[str]:
-    # S3 user metadata must be ASCII: the key is percent-encoded, like in the event.
+def source_metadata(source: SourceObject, rendered: Rendered) -> dict[str, str]:
+    """What links a thumbnail to its source, within S3's limits on user metadata: ASCII only
+    (the key is percent-encoded, as in the event) and 2 KB in all. A key too long to fit once
+    encoded is replaced by its SHA-256; the thumbnail's own key still mirrors it."""
     metadata = {
         "source-bucket": source.bucket,
         "source-key": quote(source.key, safe="/"),
@@ -159,9 +171,30 @@ def write_thumbnails(
         metadata["source-etag"] = source.etag
     if source.version_id:
         metadata["source-version-id"] = source.version_id
-    written = []
-    for thumb in rendered.thumbnails:
-        key = destination_key(settings, source.key, thumb.width, thumb.extension)
+    # Room for the two thumbnail-* entries each PUT adds (5-digit sizes at most).
+    if _metadata_bytes(metadata) + 2 * len("thumbnail-height12345") > MAX_METADATA_BYTES:
+        del metadata["source-key"]
+        metadata["source-key-sha256"] = hashlib.sha256(source.key.encode()).hexdigest()
+    return metadata
+
+
+def _metadata_bytes(metadata: dict[str, str]) -> int:
+    return sum(len(k.encode()) + len(v.encode()) for k, v in metadata.items())
+
+
+def write_thumbnails(
+    client: Any, settings: Settings, source: SourceObject, rendered: Rendered
+) -> list[str]:
+    keys = [
+        destination_key(settings, source.key, thumb.width, thumb.extensions)
+        for thumb in rendered.thumbnails
+    ]
+    # Checked before the first PUT, so an object is either fully thumbnailed or not at all.
+    too_long = [k for k in keys if len(k.encode()) > MAX_KEY_BYTES]
+    if too_long:
+        raise Rejected("key_too_long", f"{too_long[0]!r} is over S3's {MAX_KEY_BYTES} bytes")
+    metadata = source_metadata(source, rendered)
+    for key, thumb in zip(keys, rendered.thumbnails, strict=True):
         client.put_object(
             Bucket=settings.destination_bucket,
             Key=key,
@@ -173,8 +206,7 @@ def write_thumbnails(
                 "thumbnail-height": str(thumb.size[1]),
             },
         )
-        written.append(key)
-    return written
+    return keys
 
 
 def process(client: Any, settings: Settings, record: dict[str, Any]) -> list[str]:
