@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack, Token
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
@@ -184,7 +184,7 @@ class ThumbnailPipeline(Construct):
             removal_policy,
             access_logs_retention,
         )
-        if _same_bucket(self.source_bucket, self.destination_bucket):
+        if _same_bucket(self, self.source_bucket, self.destination_bucket):
             raise ValueError(
                 "source and destination must be different buckets: writing thumbnails where "
                 "uploads trigger the function risks an invocation loop"
@@ -480,11 +480,15 @@ def _suffix_filters(suffixes: Sequence[str]) -> list[str]:
     return variants
 
 
-def _same_bucket(a: s3.IBucket, b: s3.IBucket) -> bool:
+def _same_bucket(scope: IConstruct, a: s3.IBucket, b: s3.IBucket) -> bool:
+    """True when both are surely one bucket: the same object, the same literal name, or names
+    that resolve to the same reference (``from_bucket_name(..., bucket.bucket_name)``). Two
+    names only known at deploy time (parameters, imports) cannot be compared here; the handler
+    refuses to process its own output in that case."""
     if a is b:
         return True
-    names = (a.bucket_name, b.bucket_name)
-    return not any(Token.is_unresolved(n) for n in names) and names[0] == names[1]
+    stack = Stack.of(scope)
+    return bool(stack.resolve(a.bucket_name) == stack.resolve(b.bucket_name))
 
 
 def _nag_resource(scope: IConstruct, value: str) -> str:

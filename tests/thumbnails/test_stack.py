@@ -508,6 +508,21 @@ def test_same_bucket_for_source_and_destination_is_refused() -> None:
             source_bucket=s3.Bucket.from_bucket_name(stack, "A", "same"),
             destination_bucket=s3.Bucket.from_bucket_name(stack, "B", "same"),
         )
+    with pytest.raises(ValueError, match="different buckets"):
+        ThumbnailPipeline(
+            stack,
+            "R",
+            source_bucket=bucket,
+            destination_bucket=s3.Bucket.from_bucket_name(stack, "C", bucket.bucket_name),
+        )
+
+
+def test_two_created_buckets_are_told_apart_though_their_names_are_unresolved() -> None:
+    stack = Stack(App(), "S")
+    uploads, thumbs = s3.Bucket(stack, "Uploads"), s3.Bucket(stack, "Thumbs")
+    pipeline = ThumbnailPipeline(stack, "P", source_bucket=uploads, destination_bucket=thumbs)
+    assert pipeline.destination_bucket is thumbs
+    assert pipeline.source_bucket is uploads
 
 
 @pytest.mark.parametrize(
