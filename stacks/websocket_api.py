@@ -52,6 +52,16 @@ TOKEN_IN_HEADER = "route.request.header.Authorization"  # noqa: S105 - "Bearer <
 # One JSON object per connect, message and disconnect: who (connection, principal, IP), what
 # (event, route), the outcome (status, integration and authorizer errors) and latency. No bodies:
 # chat messages are personal data.
+# The table operations the chat handler calls (what its grant allows, Query on the room index).
+_TABLE_OPERATIONS = (
+    dynamodb.Operation.PUT_ITEM,
+    dynamodb.Operation.GET_ITEM,
+    dynamodb.Operation.UPDATE_ITEM,
+    dynamodb.Operation.DELETE_ITEM,
+    dynamodb.Operation.BATCH_WRITE_ITEM,
+    dynamodb.Operation.QUERY,
+)
+
 _ACCESS_LOG_FIELDS = {
     "requestId": "$context.requestId",
     "requestTime": "$context.requestTimeEpoch",
@@ -493,14 +503,12 @@ class WebSocketApi(Construct):
                 threshold=1,
                 description=f"Lambda throttled the {what}.",
             )
+        # ThrottledRequests is published per TableName *and* Operation; a metric on TableName
+        # alone has no data and never alarms. Sum it over the operations the handler uses.
         alarms.add(
             "TableThrottles",
-            cloudwatch.Metric(
-                namespace="AWS/DynamoDB",
-                metric_name="ThrottledRequests",
-                dimensions_map={"TableName": self.table.table_name},
-                period=five_minutes,
-                statistic="Sum",
+            self.table.metric_throttled_requests_for_operations(
+                operations=list(_TABLE_OPERATIONS), period=five_minutes, statistic="Sum"
             ),
             threshold=1,
             description="DynamoDB throttled requests to the chat connections table.",

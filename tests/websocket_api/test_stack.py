@@ -380,18 +380,55 @@ def test_function_roles_have_no_managed_policies(
 # -- Monitoring ------------------------------------------------------------------------------
 
 
-def test_alarms_cover_integration_errors_functions_and_table(template: Template) -> None:
+def test_alarms_cover_integration_errors_and_functions(template: Template) -> None:
     alarms = template.find_resources("AWS::CloudWatch::Alarm").values()
-    metrics = sorted((a["Properties"]["Namespace"], a["Properties"]["MetricName"]) for a in alarms)
+    metrics = sorted(
+        (a["Properties"]["Namespace"], a["Properties"]["MetricName"])
+        for a in alarms
+        if "MetricName" in a["Properties"]  # the table alarm is a metric-math sum, below
+    )
     assert metrics == [
         ("AWS/ApiGateway", "ExecutionError"),
         ("AWS/ApiGateway", "IntegrationError"),
-        ("AWS/DynamoDB", "ThrottledRequests"),
         ("AWS/Lambda", "Errors"),
         ("AWS/Lambda", "Errors"),
         ("AWS/Lambda", "Throttles"),
         ("AWS/Lambda", "Throttles"),
     ]
+
+
+def test_table_throttles_alarm_sums_each_operation_the_handler_uses(template: Template) -> None:
+    """ThrottledRequests only exists per TableName *and* Operation: an alarm on TableName alone
+    would never see data."""
+    table_id = _id(template, "AWS::DynamoDB::Table")
+    [alarm] = [
+        a["Properties"]
+        for a in template.find_resources("AWS::CloudWatch::Alarm").values()
+        if "Metrics" in a["Properties"]
+    ]
+    expression, *inputs = alarm["Metrics"]
+    assert expression["ReturnData"] is True
+    assert alarm["Threshold"] == 1
+    operations = set()
+    for metric in inputs:
+        stat = metric["MetricStat"]
+        assert (stat["Metric"]["Namespace"], stat["Metric"]["MetricName"]) == (
+            "AWS/DynamoDB",
+            "ThrottledRequests",
+        )
+        assert (stat["Stat"], stat["Period"]) == ("Sum", 300)
+        dims = {d["Name"]: d["Value"] for d in stat["Metric"]["Dimensions"]}
+        assert dims["TableName"] == {"Ref": table_id}
+        operations.add(dims["Operation"])
+        assert metric["Id"] in expression["Expression"]
+    assert operations == {
+        "PutItem",
+        "GetItem",
+        "UpdateItem",
+        "DeleteItem",
+        "BatchWriteItem",
+        "Query",
+    }
 
 
 def test_integration_error_alarm_watches_this_api_and_stage(template: Template) -> None:
@@ -413,7 +450,7 @@ def test_lambda_error_alarms_watch_both_functions(template: Template) -> None:
     watched = {
         a["Properties"]["Dimensions"][0]["Value"]["Ref"]
         for a in template.find_resources("AWS::CloudWatch::Alarm").values()
-        if a["Properties"]["MetricName"] == "Errors"
+        if a["Properties"].get("MetricName") == "Errors"
     }
     assert watched == {
         _id(template, "AWS::Lambda::Function", CHAT),
