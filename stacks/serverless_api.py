@@ -25,6 +25,7 @@ from .shared import (
     Alarms,
     ContextConfig,
     acknowledge,
+    api_gateway_logging_role,
     ensure_alarm_topic,
     merge_props,
     python_function,
@@ -122,6 +123,7 @@ class ServerlessApi(Construct):
         create_user_pool: bool = True,
         user_pool_props: Mapping[str, Any] | None = None,
         web_acl_arn: str | None = None,
+        create_cloudwatch_role: bool = True,
         alarm_topic: sns.ITopic | None = None,
         alarm_email: str | None = None,
         latency_p99_threshold: Duration | None = None,
@@ -141,6 +143,8 @@ class ServerlessApi(Construct):
         :param create_user_pool: create a user pool when ``user_pool`` is not given.
         :param user_pool_props: ``cognito.UserPool`` keyword arguments merged over the defaults.
         :param web_acl_arn: a WAFv2 web ACL (REGIONAL scope) to associate with the stage.
+        :param create_cloudwatch_role: create the account-wide API Gateway logging role (needed
+            once per account and region for execution logs); False when the account has one.
         :param alarm_topic: an existing topic for alarms; one is created when not given.
         :param alarm_email: an address to subscribe to the alarm topic (confirm by e-mail).
         :param latency_p99_threshold: p99 API latency that raises an alarm (default 1 s).
@@ -231,6 +235,12 @@ class ServerlessApi(Construct):
             removal_policy=removal_policy,
             origins=origins,
         )
+        if create_cloudwatch_role:
+            # Execution logs go through the one API Gateway logging role per account and region.
+            # API, then account setting, then stage: the order RestApi's own role option uses.
+            account = api_gateway_logging_role(self)
+            account.node.add_dependency(self.api.node.default_child)
+            self.api.deployment_stage.node.add_dependency(account)
         self.url: str = self.api.url
         self._add_routes()
         self.api_key = self._usage_plan(throttle_rate_limit, throttle_burst_limit, quota_per_day)
@@ -306,10 +316,7 @@ class ServerlessApi(Construct):
             description="Items REST API",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             api_key_source_type=apigw.ApiKeySourceType.HEADER,
-            # API Gateway logs through one role per account and region. Keep it when this stack
-            # goes, or every other API in the account silently stops logging.
-            cloud_watch_role=True,
-            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            cloud_watch_role=False,  # shared.api_gateway_logging_role, when asked for
             default_cors_preflight_options=apigw.CorsOptions(
                 allow_origins=origins,
                 allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
@@ -330,15 +337,6 @@ class ServerlessApi(Construct):
                 access_log_format=apigw.AccessLogFormat.custom(json.dumps(_ACCESS_LOG_FIELDS)),
             ),
         )
-        role = api.node.try_find_child("CloudWatchRole")
-        if role is not None:
-            acknowledge(
-                role,
-                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-                "AmazonAPIGatewayPushToCloudWatchLogs]",
-                "The account-wide API Gateway logging role; this AWS-managed policy is the one "
-                "API Gateway documents for it and is limited to CloudWatch Logs.",
-            )
         # Errors raised by API Gateway itself (validation, auth, throttling) are JSON too.
         api.add_gateway_response(
             "BadRequestBody",
@@ -556,7 +554,8 @@ class ServerlessApiStack(Stack):
     ``removal_policy`` (retain|destroy), ``alarm_email``, ``throttle_rate_limit``,
     ``throttle_burst_limit``, ``quota_per_day`` (0 = none), ``cors_allowed_origins``
     (comma-separated), ``auth`` (cognito|api_key), ``user_pool_id`` (an existing pool instead of
-    a new one), ``alarm_topic_arn`` (an existing topic instead of a new one), ``web_acl_arn``."""
+    a new one), ``alarm_topic_arn`` (an existing topic instead of a new one), ``web_acl_arn``,
+    ``cloudwatch_role`` (true|false)."""
 
     def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
         super().__init__(scope, id, **kwargs)
@@ -586,6 +585,7 @@ class ServerlessApiStack(Stack):
             if topic_arn
             else None,
             web_acl_arn=config.get_optional_str("web_acl_arn"),
+            create_cloudwatch_role=config.get_bool("cloudwatch_role", True),
         )
         CfnOutput(self, "ApiUrl", value=api.url, description="Base URL of the items API")
         CfnOutput(

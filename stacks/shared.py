@@ -1,5 +1,7 @@
 """What every pattern shares, and nothing else: configuration from context, cdk-nag
-acknowledgements, the alarm topic and alarm wiring, log retention and the Powertools layer.
+acknowledgements, the alarm topic and alarm wiring, log retention, the Powertools layer and the
+house Lambda, the secure bucket defaults and access-log bucket, the flow-logged VPC and its
+endpoints, and API Gateway's account-wide logging role.
 
 Copying one pattern into another CDK app means copying its module, this one, and its
 handler or container folder; the pattern modules import this one relatively.
@@ -11,12 +13,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
 from constructs import Construct, IConstruct
@@ -276,3 +281,179 @@ def python_function(
 def merge_props(defaults: Mapping[str, Any], overrides: Mapping[str, Any] | None) -> dict[str, Any]:
     """Caller's overrides on top of the secure defaults (the Solutions Constructs escape hatch)."""
     return {**defaults, **(overrides or {})}
+
+
+# -- S3 ----------------------------------------------------------------------------------------
+
+# Server access logs are delivered by bucket policy, not by the log-delivery ACL (ACLs are off on
+# every bucket here). A construct that logs a bucket sets this on its own subtree, first thing in
+# its __init__, so it behaves the same in an app whose cdk.json lacks the flag.
+ACCESS_LOGS_BY_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
+
+
+def secure_bucket_props(removal_policy: RemovalPolicy) -> dict[str, Any]:
+    """The props every bucket here starts from: SSE-S3, all public access blocked, ACLs off
+    (bucket owner enforced), TLS 1.2+ only. Merge a bucket's own props over them."""
+    return {
+        "encryption": s3.BucketEncryption.S3_MANAGED,
+        "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,
+        "object_ownership": s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        "enforce_ssl": True,
+        "minimum_tls_version": 1.2,
+        "removal_policy": removal_policy,
+    }
+
+
+def access_logs_bucket(
+    scope: Construct,
+    id: str,
+    *,
+    logs_of: str,
+    removal_policy: RemovalPolicy,
+    expiration: Duration,
+    bucket_props: Mapping[str, Any] | None = None,
+) -> s3.Bucket:
+    """A bucket that receives access logs (S3 server access logs, load balancer logs): the
+    secure defaults with SSE-S3, the only encryption log delivery writes to, and logs expired
+    after ``expiration``. Its own access is not logged, and cdk-nag is told why."""
+    bucket = s3.Bucket(
+        scope,
+        id,
+        **merge_props(
+            {
+                **secure_bucket_props(removal_policy),
+                "lifecycle_rules": [
+                    s3.LifecycleRule(
+                        id="ExpireLogs",
+                        expiration=expiration,
+                        abort_incomplete_multipart_upload_after=Duration.days(1),
+                    )
+                ],
+            },
+            bucket_props,
+        ),
+    )
+    acknowledge(
+        bucket,
+        "AwsSolutions-S1",
+        f"This bucket receives the access logs of {logs_of}; logging its own access would need "
+        "another log bucket, and that one another. It is private, TLS-only and expires logs.",
+    )
+    return bucket
+
+
+# -- VPC ---------------------------------------------------------------------------------------
+
+# Interface endpoints a task or job in a subnet without NAT needs to pull its image from ECR and
+# to write its logs (image layers come from S3, through the gateway endpoint).
+CONTAINER_ENDPOINTS: Mapping[str, ec2.InterfaceVpcEndpointAwsService] = {
+    "EcrApi": ec2.InterfaceVpcEndpointAwsService.ECR,
+    "EcrDocker": ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
+    "Logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+}
+# What an EC2 container instance's ECS agent needs, on top, to register with its cluster.
+ECS_AGENT_ENDPOINTS: Mapping[str, ec2.InterfaceVpcEndpointAwsService] = {
+    "Ecs": ec2.InterfaceVpcEndpointAwsService.ECS,
+    "EcsAgent": ec2.InterfaceVpcEndpointAwsService.ECS_AGENT,
+    "EcsTelemetry": ec2.InterfaceVpcEndpointAwsService.ECS_TELEMETRY,
+}
+
+
+def flow_logged_vpc(
+    scope: Construct,
+    id: str,
+    *,
+    cidr: str,
+    subnet_configuration: list[ec2.SubnetConfiguration],
+    nat_gateways: int,
+    log_retention: logs.RetentionDays,
+    removal_policy: RemovalPolicy,
+) -> ec2.Vpc:
+    """A 2-AZ VPC whose flow logs (all traffic) go to a CloudWatch log group, ``FlowLogs``,
+    kept for ``log_retention``. Each NAT gateway costs about $33/month plus $0.045/GB."""
+    flow_logs = logs.LogGroup(
+        scope, "FlowLogs", retention=log_retention, removal_policy=removal_policy
+    )
+    return ec2.Vpc(
+        scope,
+        id,
+        ip_addresses=ec2.IpAddresses.cidr(cidr),
+        max_azs=2,
+        nat_gateways=nat_gateways,
+        subnet_configuration=subnet_configuration,
+        flow_logs={
+            "All": ec2.FlowLogOptions(
+                destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs),
+                traffic_type=ec2.FlowLogTrafficType.ALL,
+            )
+        },
+    )
+
+
+def add_vpc_endpoints(
+    scope: Construct,
+    vpc: ec2.Vpc,
+    *,
+    cidr: str,
+    services: Mapping[str, ec2.InterfaceVpcEndpointAwsService],
+    subnets: ec2.SubnetSelection | None = None,
+) -> list[ec2.IVpcEndpoint]:
+    """The S3 gateway endpoint (free) and an interface endpoint per service (about $7.30/month
+    per AZ each), all behind one security group that admits HTTPS from ``cidr`` only (a literal,
+    so reviewers and cdk-nag can read it) and sends nothing out."""
+    endpoints: list[ec2.IVpcEndpoint] = [
+        vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
+    ]
+    security_group = ec2.SecurityGroup(
+        scope,
+        "EndpointSecurityGroup",
+        vpc=vpc,
+        description="VPC interface endpoints: HTTPS from inside the VPC",
+        allow_all_outbound=False,
+    )
+    security_group.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443))
+    for name, service in services.items():
+        endpoints.append(
+            vpc.add_interface_endpoint(
+                name,
+                service=service,
+                subnets=subnets,
+                security_groups=[security_group],
+                open=False,
+            )
+        )
+    return endpoints
+
+
+# -- API Gateway -------------------------------------------------------------------------------
+
+
+def api_gateway_logging_role(scope: Construct) -> apigw.CfnAccount:
+    """API Gateway's one logging role per account and region (REST and WebSocket APIs write
+    execution logs through it), and the account setting that points at it.
+
+    Both are RETAINed: when this stack goes, every other API in the account keeps logging.
+    Make the stages depend on the returned resource. A team whose platform already sets the
+    role should skip this (each pattern has a prop for that).
+    """
+    role = iam.Role(
+        scope,
+        "ApiGatewayLoggingRole",
+        assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+        managed_policies=[
+            iam.ManagedPolicy.from_aws_managed_policy_name(
+                "service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+            )
+        ],
+    )
+    role.apply_removal_policy(RemovalPolicy.RETAIN)
+    acknowledge(
+        role,
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+        "AmazonAPIGatewayPushToCloudWatchLogs]",
+        "The account-wide API Gateway logging role; this AWS-managed policy is the one "
+        "API Gateway documents for it and is limited to CloudWatch Logs.",
+    )
+    account = apigw.CfnAccount(scope, "ApiGatewayAccount", cloud_watch_role_arn=role.role_arn)
+    account.apply_removal_policy(RemovalPolicy.RETAIN)
+    return account

@@ -31,6 +31,7 @@ from .shared import (
     Alarms,
     ContextConfig,
     acknowledge,
+    api_gateway_logging_role,
     ensure_alarm_topic,
     merge_props,
     python_function,
@@ -355,31 +356,8 @@ class WebSocketApi(Construct):
         cfn_stage.add_property_override("DefaultRouteSettings.DataTraceEnabled", False)
 
         if create_cloudwatch_role:
-            # Execution logs go through the one API Gateway logging role per account and region
-            # (as for REST APIs). Keep it when this stack goes, or other APIs stop logging.
-            role = iam.Role(
-                self,
-                "ApiGatewayLoggingRole",
-                assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
-                managed_policies=[
-                    iam.ManagedPolicy.from_aws_managed_policy_name(
-                        "service-role/AmazonAPIGatewayPushToCloudWatchLogs"
-                    )
-                ],
-            )
-            role.apply_removal_policy(RemovalPolicy.RETAIN)
-            acknowledge(
-                role,
-                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-                "AmazonAPIGatewayPushToCloudWatchLogs]",
-                "The account-wide API Gateway logging role; this AWS-managed policy is the one "
-                "API Gateway documents for it and is limited to CloudWatch Logs.",
-            )
-            account = apigw.CfnAccount(
-                self, "ApiGatewayAccount", cloud_watch_role_arn=role.role_arn
-            )
-            account.apply_removal_policy(RemovalPolicy.RETAIN)
-            stage.node.add_dependency(account)
+            # Execution logs go through the one API Gateway logging role per account and region.
+            stage.node.add_dependency(api_gateway_logging_role(self))
         return stage
 
     def _grant_table_access(self, function: lambda_.Function) -> None:

@@ -358,6 +358,12 @@ def test_account_logging_role_survives_stack_deletion(template: Template) -> Non
     assert account["DeletionPolicy"] == "Retain"
 
 
+def test_stage_waits_for_the_account_logging_role(template: Template) -> None:
+    account_id, _ = _only(template, "AWS::ApiGateway::Account")
+    _, stage = _only(template, "AWS::ApiGateway::Stage")
+    assert account_id in stage["DependsOn"]
+
+
 def test_validation_errors_come_back_as_json(template: Template) -> None:
     template.has_resource_properties(
         "AWS::ApiGateway::GatewayResponse",
@@ -562,6 +568,7 @@ def variants() -> dict[str, Template]:
     ServerlessApi(
         existing_stack,
         "Api",
+        create_cloudwatch_role=False,
         user_pool=cognito.UserPool.from_user_pool_id(existing_stack, "Pool", "eu-west-1_AbCdEf123"),
         alarm_topic=sns.Topic.from_topic_arn(
             existing_stack, "Topic", "arn:aws:sns:eu-west-1:111122223333:ops-alarms"
@@ -736,6 +743,14 @@ def test_existing_alarm_topic_gets_the_alarms_and_none_is_created(
     topic = "arn:aws:sns:eu-west-1:111122223333:ops-alarms"
     for alarm in template.find_resources("AWS::CloudWatch::Alarm").values():
         assert alarm["Properties"]["AlarmActions"] == [topic]
+
+
+def test_account_logging_role_can_be_left_to_the_account(variants: dict[str, Template]) -> None:
+    """create_cloudwatch_role=False: no account-wide role or setting, for accounts whose
+    platform team already configures them."""
+    template = variants["existing"]
+    template.resource_count_is("AWS::ApiGateway::Account", 0)
+    template.resource_count_is("AWS::IAM::Role", 1)  # the function's own role only
 
 
 def test_stack_takes_an_existing_pool_and_topic_from_context(
