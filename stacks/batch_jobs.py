@@ -25,10 +25,14 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from .shared import (
+    CONTAINER_ENDPOINTS,
     DEFAULT_LOG_RETENTION,
+    ECS_AGENT_ENDPOINTS,
     ContextConfig,
     acknowledge,
+    add_vpc_endpoints,
     ensure_alarm_topic,
+    flow_logged_vpc,
     merge_props,
 )
 
@@ -272,49 +276,23 @@ class BatchJobQueue(Construct):
     ) -> ec2.Vpc:
         """No NAT gateway: jobs reach only AWS services, through endpoints. A NAT gateway
         costs about as much per AZ as the three interface endpoints, and opens the internet."""
-        flow_logs = logs.LogGroup(
-            self, "FlowLogs", retention=log_retention, removal_policy=removal_policy
-        )
-        vpc = ec2.Vpc(
+        vpc = flow_logged_vpc(
             self,
             "Vpc",
-            ip_addresses=ec2.IpAddresses.cidr(cidr),
-            max_azs=2,
+            cidr=cidr,
             nat_gateways=0,
             subnet_configuration=[
                 ec2.SubnetConfiguration(
                     name="Jobs", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=20
                 ),
             ],
-            flow_logs={
-                "All": ec2.FlowLogOptions(
-                    destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs),
-                    traffic_type=ec2.FlowLogTrafficType.ALL,
-                )
-            },
+            log_retention=log_retention,
+            removal_policy=removal_policy,
         )
-        vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
-        services = {
-            "EcrApi": ec2.InterfaceVpcEndpointAwsService.ECR,
-            "EcrDocker": ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
-            "Logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
-        }
+        services = dict(CONTAINER_ENDPOINTS)
         if ec2_capacity:  # container instances register with ECS
-            services["Ecs"] = ec2.InterfaceVpcEndpointAwsService.ECS
-            services["EcsAgent"] = ec2.InterfaceVpcEndpointAwsService.ECS_AGENT
-            services["EcsTelemetry"] = ec2.InterfaceVpcEndpointAwsService.ECS_TELEMETRY
-        endpoint_sg = ec2.SecurityGroup(
-            self,
-            "EndpointSecurityGroup",
-            vpc=vpc,
-            description="VPC interface endpoints: HTTPS from inside the VPC",
-            allow_all_outbound=False,
-        )
-        endpoint_sg.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443))
-        for name, service in services.items():
-            vpc.add_interface_endpoint(
-                name, service=service, security_groups=[endpoint_sg], open=False
-            )
+            services.update(ECS_AGENT_ENDPOINTS)
+        add_vpc_endpoints(self, vpc, cidr=cidr, services=services)
         return vpc
 
     def _compute_environments(

@@ -41,11 +41,15 @@ from aws_cdk.region_info import RegionInfo
 from constructs import Construct, IDependable
 
 from .shared import (
+    CONTAINER_ENDPOINTS,
     DEFAULT_LOG_RETENTION,
+    ECS_AGENT_ENDPOINTS,
     Alarms,
     ContextConfig,
     acknowledge,
+    add_vpc_endpoints,
     ensure_alarm_topic,
+    flow_logged_vpc,
     merge_props,
 )
 
@@ -459,14 +463,10 @@ class FargateWebService(Construct):
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
     ) -> ec2.Vpc:
-        flow_logs = logs.LogGroup(
-            self, "FlowLogs", retention=log_retention, removal_policy=removal_policy
-        )
-        return ec2.Vpc(
+        return flow_logged_vpc(
             self,
             "Vpc",
-            ip_addresses=ec2.IpAddresses.cidr(cidr),
-            max_azs=2,
+            cidr=cidr,
             nat_gateways=nat_gateways,
             subnet_configuration=[
                 ec2.SubnetConfiguration(
@@ -480,12 +480,8 @@ class FargateWebService(Construct):
                     cidr_mask=22,
                 ),
             ],
-            flow_logs={
-                "All": ec2.FlowLogOptions(
-                    destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs),
-                    traffic_type=ec2.FlowLogTrafficType.ALL,
-                )
-            },
+            log_retention=log_retention,
+            removal_policy=removal_policy,
         )
 
     def _selected_task_subnets(self) -> ec2.SelectedSubnets:
@@ -505,43 +501,19 @@ class FargateWebService(Construct):
     ) -> list[ec2.IVpcEndpoint]:
         """What tasks in isolated subnets need: image pulls, logs, and (when used) secrets;
         container instances also need the ECS control-plane endpoints to register."""
-        subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-        endpoints: list[ec2.IVpcEndpoint] = [
-            vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
-        ]
-        services = {
-            "EcrApi": ec2.InterfaceVpcEndpointAwsService.ECR,
-            "EcrDocker": ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
-            "Logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
-        }
+        services = dict(CONTAINER_ENDPOINTS)
         if secrets:
             services["SecretsManager"] = ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER
             services["Ssm"] = ec2.InterfaceVpcEndpointAwsService.SSM
         if ec2_capacity:
-            services["Ecs"] = ec2.InterfaceVpcEndpointAwsService.ECS
-            services["EcsAgent"] = ec2.InterfaceVpcEndpointAwsService.ECS_AGENT
-            services["EcsTelemetry"] = ec2.InterfaceVpcEndpointAwsService.ECS_TELEMETRY
-        # One security group for every endpoint: HTTPS from the VPC's own range (a literal,
-        # so reviewers and cdk-nag can read it), which only our subnets use.
-        security_group = ec2.SecurityGroup(
+            services.update(ECS_AGENT_ENDPOINTS)
+        return add_vpc_endpoints(
             self,
-            "EndpointSecurityGroup",
-            vpc=vpc,
-            description="VPC interface endpoints: HTTPS from inside the VPC",
-            allow_all_outbound=False,
+            vpc,
+            cidr=cidr,
+            services=services,
+            subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
         )
-        security_group.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443))
-        for name, service in services.items():
-            endpoints.append(
-                vpc.add_interface_endpoint(
-                    name,
-                    service=service,
-                    subnets=subnets,
-                    security_groups=[security_group],
-                    open=False,
-                )
-            )
-        return endpoints
 
     def _image(
         self,
