@@ -25,15 +25,18 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from .shared import (
+    ACCESS_LOGS_BY_BUCKET_POLICY,
     CONTAINER_ENDPOINTS,
     DEFAULT_LOG_RETENTION,
     ECS_AGENT_ENDPOINTS,
     ContextConfig,
+    access_logs_bucket,
     acknowledge,
     add_vpc_endpoints,
     ensure_alarm_topic,
     flow_logged_vpc,
     merge_props,
+    secure_bucket_props,
 )
 
 DEFAULT_CONTAINER_PATH = Path(__file__).resolve().parent.parent / "containers" / "batch_job"
@@ -175,6 +178,7 @@ class BatchJobQueue(Construct):
         :param alarm_email: an address to subscribe to the alarm topic.
         """
         super().__init__(scope, id)
+        self.node.set_context(ACCESS_LOGS_BY_BUCKET_POLICY, True)
         if compute not in ("fargate", "ec2"):
             raise ValueError(f"compute={compute!r}: expected 'fargate' or 'ec2'")
         if not 1 <= retry_attempts <= 10:
@@ -373,28 +377,15 @@ class BatchJobQueue(Construct):
         output_prefix: str,
         output_expiration: Duration | None,
     ) -> s3.Bucket:
-        secure: dict[str, Any] = {
-            "encryption": s3.BucketEncryption.S3_MANAGED,
-            "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,
-            "object_ownership": s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            "enforce_ssl": True,
-            "minimum_tls_version": 1.2,
-            "removal_policy": removal_policy,
-        }
+        secure = secure_bucket_props(removal_policy)
         if "server_access_logs_bucket" not in (overrides or {}):
-            logs_bucket = s3.Bucket(
+            secure["server_access_logs_bucket"] = access_logs_bucket(
                 self,
                 "AccessLogs",
-                **secure,
-                lifecycle_rules=[s3.LifecycleRule(id="ExpireLogs", expiration=Duration.days(365))],
+                logs_of="the data bucket",
+                removal_policy=removal_policy,
+                expiration=Duration.days(365),
             )
-            acknowledge(
-                logs_bucket,
-                "AwsSolutions-S1",
-                "This is the server access log bucket of the data bucket; logging its own "
-                "access would log each log delivery, in a loop.",
-            )
-            secure["server_access_logs_bucket"] = logs_bucket
             secure["server_access_logs_prefix"] = "data/"
         rules = [
             s3.LifecycleRule(

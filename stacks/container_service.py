@@ -46,6 +46,7 @@ from .shared import (
     ECS_AGENT_ENDPOINTS,
     Alarms,
     ContextConfig,
+    access_logs_bucket,
     acknowledge,
     add_vpc_endpoints,
     ensure_alarm_topic,
@@ -758,31 +759,28 @@ class FargateWebService(Construct):
         return alb, listener, target_group
 
     def _access_logs_bucket(self, removal_policy: RemovalPolicy, expiry: Duration) -> s3.Bucket:
-        bucket = s3.Bucket(
+        return access_logs_bucket(
             self,
             "AccessLogs",
-            # ALB access logs support SSE-S3 only (not SSE-KMS).
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    expiration=expiry,
-                    noncurrent_version_expiration=Duration.days(1),
-                    abort_incomplete_multipart_upload_after=Duration.days(1),
-                )
-            ],
+            logs_of="the load balancer",
             removal_policy=removal_policy,
+            expiration=expiry,
+            bucket_props={
+                # ELB log delivery is not documented to honour an s3:TlsVersion condition;
+                # the bucket stays TLS-only (aws:SecureTransport) without one.
+                "minimum_tls_version": None,
+                # Versions keep a log that is overwritten or deleted for a day: tamper evidence.
+                "versioned": True,
+                "lifecycle_rules": [
+                    s3.LifecycleRule(
+                        id="ExpireLogs",
+                        expiration=expiry,
+                        noncurrent_version_expiration=Duration.days(1),
+                        abort_incomplete_multipart_upload_after=Duration.days(1),
+                    )
+                ],
+            },
         )
-        acknowledge(
-            bucket,
-            "AwsSolutions-S1",
-            "This bucket holds the ALB's access logs; logging access to a log bucket would need "
-            "another bucket, and so on. It is private, TLS-only, versioned and expires logs.",
-        )
-        return bucket
 
     def _log_access(self, bucket: s3.IBucket, prefix: str) -> None:
         """``log_access_logs`` for environment-agnostic stacks too.

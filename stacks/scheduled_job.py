@@ -26,13 +26,16 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from .shared import (
+    ACCESS_LOGS_BY_BUCKET_POLICY,
     DEFAULT_LOG_RETENTION,
     Alarms,
     ContextConfig,
+    access_logs_bucket,
     acknowledge,
     ensure_alarm_topic,
     merge_props,
     python_function,
+    secure_bucket_props,
 )
 
 DEFAULT_CODE_PATH = Path(__file__).resolve().parent.parent / "lambda_src" / "scheduled_job"
@@ -365,6 +368,7 @@ class TableExportJob(Construct):
         :param timeout: function timeout, 10 minutes by default.
         """
         super().__init__(scope, id)
+        self.node.set_context(ACCESS_LOGS_BY_BUCKET_POLICY, True)
         if not prefix.endswith("/") or prefix.startswith("/"):
             raise ValueError(f"prefix {prefix!r} must end with '/' and not start with one")
         if records_per_part < 1:
@@ -435,23 +439,12 @@ class TableExportJob(Construct):
         retention: Duration | None,
         overrides: Mapping[str, Any] | None,
     ) -> s3.Bucket:
-        self.access_logs_bucket = s3.Bucket(
+        self.access_logs_bucket = access_logs_bucket(
             self,
             "AccessLogs",
-            # Server access logs can only be delivered to SSE-S3 buckets.
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
+            logs_of="the export bucket",
             removal_policy=removal_policy,
-            auto_delete_objects=False,
-        )
-        acknowledge(
-            self.access_logs_bucket,
-            "AwsSolutions-S1",
-            "This is the access-log bucket of the export bucket; logging it to itself would "
-            "loop, and S3 server access logs are the audit trail for the data bucket.",
+            expiration=Duration.days(365),
         )
         rules = [
             s3.LifecycleRule(
@@ -474,15 +467,11 @@ class TableExportJob(Construct):
             "Bucket",
             **merge_props(
                 {
-                    "encryption": s3.BucketEncryption.S3_MANAGED,
-                    "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,
-                    "enforce_ssl": True,
+                    **secure_bucket_props(removal_policy),
                     "versioned": True,
-                    "object_ownership": s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
                     "server_access_logs_bucket": self.access_logs_bucket,
                     "server_access_logs_prefix": "export-bucket/",
                     "lifecycle_rules": rules,
-                    "removal_policy": removal_policy,
                 },
                 overrides,
             ),

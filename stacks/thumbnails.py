@@ -23,12 +23,15 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
 from .shared import (
+    ACCESS_LOGS_BY_BUCKET_POLICY,
     DEFAULT_LOG_RETENTION,
     Alarms,
     ContextConfig,
+    access_logs_bucket,
     acknowledge,
     ensure_alarm_topic,
     merge_props,
+    secure_bucket_props,
 )
 
 DEFAULT_CODE_PATH = Path(__file__).resolve().parent.parent / "containers" / "thumbnail"
@@ -135,9 +138,7 @@ class ThumbnailPipeline(Construct):
         :param alarm_email: an address to subscribe to the alarm topic (confirm by e-mail).
         """
         super().__init__(scope, id)
-        # Log delivery by bucket policy, not by ACL (ACLs are disabled on every bucket here),
-        # whatever the app's feature flags say: context set here applies to this subtree only.
-        self.node.set_context("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy", True)
+        self.node.set_context(ACCESS_LOGS_BY_BUCKET_POLICY, True)
         widths = sorted(set(widths))
         if not widths or any(w < 1 or w > 10_000 for w in widths):
             raise ValueError(f"widths must be 1..10000 pixels, got {widths}")
@@ -270,12 +271,7 @@ class ThumbnailPipeline(Construct):
             id,
             **merge_props(
                 {
-                    "encryption": s3.BucketEncryption.S3_MANAGED,
-                    "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,
-                    "object_ownership": s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-                    "enforce_ssl": True,
-                    "minimum_tls_version": 1.2,
-                    "removal_policy": removal_policy,
+                    **secure_bucket_props(removal_policy),
                     **logging,
                     **defaults,
                 },
@@ -285,25 +281,12 @@ class ThumbnailPipeline(Construct):
 
     def _logs_bucket(self, removal_policy: RemovalPolicy, retention: Duration | None) -> s3.IBucket:
         if self.access_logs_bucket is None:
-            bucket = s3.Bucket(
+            bucket = access_logs_bucket(
                 self,
                 "AccessLogs",
-                # The S3 log delivery service writes only to SSE-S3 buckets.
-                encryption=s3.BucketEncryption.S3_MANAGED,
-                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-                object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-                enforce_ssl=True,
-                minimum_tls_version=1.2,
-                lifecycle_rules=[
-                    s3.LifecycleRule(id="ExpireLogs", expiration=retention or Duration.days(365)),
-                ],
+                logs_of="the pipeline's buckets",
                 removal_policy=removal_policy,
-            )
-            acknowledge(
-                bucket,
-                "AwsSolutions-S1",
-                "This is the server access log bucket of the pipeline's buckets; logging its "
-                "own access would log each log delivery, in a loop.",
+                expiration=retention or Duration.days(365),
             )
             self.access_logs_bucket = bucket
         return self.access_logs_bucket

@@ -125,7 +125,12 @@ def test_log_bucket_admits_s3_log_delivery_by_policy_not_acl(
 def test_log_bucket_expires_logs_after_a_year(resources: dict[str, Any]) -> None:
     logs_bucket = resources[_id(resources, "AWS::S3::Bucket", "ThumbnailsAccessLogs")]
     assert logs_bucket["Properties"]["LifecycleConfiguration"]["Rules"] == [
-        {"ExpirationInDays": 365, "Id": "ExpireLogs", "Status": "Enabled"}
+        {
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+            "ExpirationInDays": 365,
+            "Id": "ExpireLogs",
+            "Status": "Enabled",
+        }
     ]
 
 
