@@ -1,10 +1,14 @@
-"""Helpers for tests: the synthesized app and snapshot normalization."""
+"""Helpers for tests: the synthesized app, snapshot normalization, and loading handlers the
+way Lambda does."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,3 +48,40 @@ def normalize(template: dict[str, Any]) -> Any:
     """The template with asset hashes replaced, so snapshots don't change with the handler code
     or the machine; what the code looks like is the handler tests' business."""
     return json.loads(_ASSET_HASH.sub("<asset-hash>", json.dumps(template, sort_keys=True)))
+
+
+# Fake credentials and region: nothing a handler test runs can reach a real account.
+FAKE_AWS_ENV = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+}
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    """The fields of Lambda's context object that Powertools and the handlers read."""
+
+    function_name: str = "handler"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:handler"
+    aws_request_id: str = "req-1"
+
+
+@contextmanager
+def handler_package(root: Path, env: Mapping[str, str]) -> Iterator[None]:
+    """Import handler code from ``root`` inside this block as Lambda would: with the environment
+    its construct sets (plus ``FAKE_AWS_ENV``) and ``root`` on ``sys.path``.
+
+    Handlers read their configuration and create their clients at import, once per execution
+    environment; so afterwards every package under ``root`` is unloaded, and the next test
+    module imports it afresh with its own environment.
+    """
+    packages = {p.name for p in root.iterdir() if (p / "__init__.py").is_file()}
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in {**FAKE_AWS_ENV, **env}.items():
+            mp.setenv(name, value)
+        mp.syspath_prepend(str(root))
+        yield
+    for name in [m for m in sys.modules if m.split(".")[0] in packages]:
+        del sys.modules[name]

@@ -7,7 +7,6 @@ import gzip
 import hashlib
 import importlib
 import json
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,21 +19,13 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from tests.support import ROOT
+from tests.support import ROOT, LambdaContext, handler_package
 
 TABLE = "orders-test"
 BUCKET = "exports-test"
 PREFIX = "exports/"
 SCHEDULED = "2026-11-23T02:00:00Z"
 RUN = f"{PREFIX}table={TABLE}/dt=2026-11-23/run=020000Z/"
-
-
-@dataclass
-class FakeContext:
-    function_name: str = "export"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:export"
-    aws_request_id: str = "req-1"
 
 
 @pytest.fixture(scope="module")
@@ -53,17 +44,9 @@ def handler_module() -> Iterator[ModuleType]:
         "POWERTOOLS_SERVICE_NAME": "table-export",
         "POWERTOOLS_METRICS_NAMESPACE": "ScheduledJob",
         "POWERTOOLS_TRACE_DISABLED": "true",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
     }
-    with pytest.MonkeyPatch.context() as mp:
-        for name, value in env.items():
-            mp.setenv(name, value)
-        mp.syspath_prepend(str(ROOT / "lambda_src" / "scheduled_job"))
+    with handler_package(ROOT / "lambda_src" / "scheduled_job", env):
         yield importlib.import_module("nightly_export.app")
-    for name in [m for m in sys.modules if m.split(".")[0] == "nightly_export"]:
-        del sys.modules[name]
 
 
 @dataclass
@@ -108,7 +91,7 @@ def _fill(table: Any, count: int, *, start: int = 0) -> None:
 
 def _run(handler_module: ModuleType, event: Any = None) -> dict[str, Any]:
     payload = {"scheduled_time": SCHEDULED} if event is None else event
-    result: dict[str, Any] = handler_module.lambda_handler(payload, FakeContext())
+    result: dict[str, Any] = handler_module.lambda_handler(payload, LambdaContext())
     return result
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import importlib
 import json
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,17 +16,9 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 from moto import mock_aws
 
-from tests.support import ROOT
+from tests.support import ROOT, LambdaContext, handler_package
 
 TABLE = "items-test"
-
-
-@dataclass
-class FakeContext:
-    function_name: str = "items"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:items"
-    aws_request_id: str = "req-1"
 
 
 @pytest.fixture(scope="module")
@@ -38,17 +29,9 @@ def handler_module() -> Iterator[ModuleType]:
         "POWERTOOLS_SERVICE_NAME": "items-api",
         "POWERTOOLS_METRICS_NAMESPACE": "ServerlessApi",
         "POWERTOOLS_TRACE_DISABLED": "true",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
     }
-    with pytest.MonkeyPatch.context() as mp:
-        for name, value in env.items():
-            mp.setenv(name, value)
-        mp.syspath_prepend(str(ROOT / "lambda_src" / "serverless_api"))
+    with handler_package(ROOT / "lambda_src" / "serverless_api", env):
         yield importlib.import_module("items.app")
-    for name in [m for m in sys.modules if m == "items" or m.startswith("items.")]:
-        del sys.modules[name]
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +97,7 @@ def call(table: Any, handler_module: ModuleType) -> Any:
             "body": text,
             "isBase64Encoded": base64_encoded,
         }
-        result = handler_module.lambda_handler(event, FakeContext())
+        result = handler_module.lambda_handler(event, LambdaContext())
         raw = result.get("body") or ""
         headers = dict(result.get("headers") or {})
         headers.update(
@@ -519,7 +502,7 @@ def test_an_event_that_is_not_an_api_event_is_a_json_400_and_changes_nothing(
     table: Any, seeded: str, handler_module: ModuleType
 ) -> None:
     before = _items(table)
-    result = handler_module.lambda_handler({"unexpected": True}, FakeContext())
+    result = handler_module.lambda_handler({"unexpected": True}, LambdaContext())
     assert result["statusCode"] == 400
     assert json.loads(result["body"]) == {"statusCode": 400, "message": "malformed request"}
     assert _items(table) == before

@@ -8,11 +8,9 @@ import hashlib
 import importlib
 import io
 import struct
-import sys
 import tempfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, cast
 from urllib.parse import quote_plus, unquote
@@ -23,7 +21,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from PIL import Image, ImageCms, ImageOps
 
-from tests.support import ROOT
+from tests.support import ROOT, LambdaContext, handler_package
 
 SOURCE = "uploads-source"
 DESTINATION = "thumbnails-destination"
@@ -41,29 +39,11 @@ ENV = {
 }
 
 
-@dataclass
-class FakeContext:
-    function_name: str = "thumbnails"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:thumbnails"
-    aws_request_id: str = "req-1"
-
-
 @pytest.fixture(scope="module")
 def handler() -> Iterator[ModuleType]:
     """Import the handler the way the image's CMD does, with the environment the construct sets."""
-    with pytest.MonkeyPatch.context() as mp:
-        for name, value in {
-            **ENV,
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-        }.items():
-            mp.setenv(name, value)
-        mp.syspath_prepend(str(ROOT / "containers" / "thumbnail"))
+    with handler_package(ROOT / "containers" / "thumbnail", ENV):
         yield importlib.import_module("thumbnailer.app")
-    for name in [m for m in sys.modules if m == "thumbnailer" or m.startswith("thumbnailer.")]:
-        del sys.modules[name]
 
 
 @pytest.fixture
@@ -181,7 +161,7 @@ def test_lambda_handler_reads_its_settings_from_the_environment(
 ) -> None:
     # The module-level client was made before moto started; moto intercepts it all the same.
     record = upload(s3, "uploads/a.png", encode(photo((800, 400)), "PNG"))
-    result = handler.lambda_handler(event(record), FakeContext())
+    result = handler.lambda_handler(event(record), LambdaContext())
     assert sorted(result["written"]) == ["thumbnails/160/a.png", "thumbnails/640/a.png"]
     assert sorted(written(s3)) == ["thumbnails/160/a.png", "thumbnails/640/a.png"]
 

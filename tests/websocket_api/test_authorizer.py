@@ -7,9 +7,7 @@ import hashlib
 import hmac
 import importlib
 import json
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -17,7 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tests.support import ROOT
+from tests.support import ROOT, LambdaContext, handler_package
 
 SECRET_NAME = "chat-token-key"
 KEY = b"k" * 64
@@ -40,14 +38,6 @@ RFC7515_KEY = base64.urlsafe_b64decode(
 RFC7515_NOW = 1_300_819_000  # before the token's exp (1300819380)
 
 
-@dataclass
-class FakeContext:
-    function_name: str = "authorizer"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:authorizer"
-    aws_request_id: str = "req-1"
-
-
 @pytest.fixture(scope="module")
 def chat() -> Iterator[tuple[ModuleType, ModuleType]]:
     env = {
@@ -56,17 +46,9 @@ def chat() -> Iterator[tuple[ModuleType, ModuleType]]:
         "POWERTOOLS_SERVICE_NAME": "websocket-chat-authorizer",
         "POWERTOOLS_METRICS_NAMESPACE": "WebSocketApi",
         "POWERTOOLS_TRACE_DISABLED": "true",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
     }
-    with pytest.MonkeyPatch.context() as mp:
-        for name, value in env.items():
-            mp.setenv(name, value)
-        mp.syspath_prepend(str(ROOT / "lambda_src" / "websocket_api"))
+    with handler_package(ROOT / "lambda_src" / "websocket_api", env):
         yield importlib.import_module("chat.authorizer"), importlib.import_module("chat.tokens")
-    for name in [m for m in sys.modules if m == "chat" or m.startswith("chat.")]:
-        del sys.modules[name]
 
 
 @pytest.fixture
@@ -294,7 +276,7 @@ def test_handler_allows_a_token_signed_with_the_stored_key(
     import time
 
     token = tokens.sign(KEY, "alice", int(time.time()) + 300)
-    response = authorizer.lambda_handler(_event({"token": token}), FakeContext())
+    response = authorizer.lambda_handler(_event({"token": token}), LambdaContext())
     assert _effect(response) == "Allow"
     assert response["context"] == {"userId": "alice"}
 
@@ -305,5 +287,5 @@ def test_handler_denies_a_token_signed_with_another_key(
     import time
 
     token = tokens.sign(b"n" * 64, "alice", int(time.time()) + 300)
-    response = authorizer.lambda_handler(_event({"token": token}), FakeContext())
+    response = authorizer.lambda_handler(_event({"token": token}), LambdaContext())
     assert _effect(response) == "Deny"

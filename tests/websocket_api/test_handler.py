@@ -18,20 +18,12 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 from moto import mock_aws
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 
-from tests.support import ROOT
+from tests.support import ROOT, LambdaContext, handler_package
 
 TABLE = "chat-connections-test"
 INDEX = "by-room"
 CALLBACK_URL = "https://abc123.execute-api.us-east-1.amazonaws.com/v1"
 TTL = 7800
-
-
-@dataclass
-class FakeContext:
-    function_name: str = "chat"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:chat"
-    aws_request_id: str = "req-1"
 
 
 @pytest.fixture(scope="module")
@@ -45,17 +37,9 @@ def chat() -> Iterator[ModuleType]:
         "POWERTOOLS_SERVICE_NAME": "websocket-chat",
         "POWERTOOLS_METRICS_NAMESPACE": "WebSocketApi",
         "POWERTOOLS_TRACE_DISABLED": "true",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
     }
-    with pytest.MonkeyPatch.context() as mp:
-        for name, value in env.items():
-            mp.setenv(name, value)
-        mp.syspath_prepend(str(ROOT / "lambda_src" / "websocket_api"))
+    with handler_package(ROOT / "lambda_src" / "websocket_api", env):
         yield importlib.import_module("chat.app")
-    for name in [m for m in sys.modules if m == "chat" or m.startswith("chat.")]:
-        del sys.modules[name]
 
 
 @pytest.fixture
@@ -144,7 +128,7 @@ def connect(chat: ModuleType, table: Any) -> Any:
     def _connect(connection_id: str, user: str = "alice") -> dict[str, Any]:
         result: dict[str, Any] = chat.lambda_handler(
             _event("$connect", connection_id, authorizer={"userId": user, "principalId": user}),
-            FakeContext(),
+            LambdaContext(),
         )
         return result
 
@@ -162,7 +146,7 @@ def send(chat: ModuleType, table: Any) -> Any:
         if route is None:
             action = frame.get("action") if isinstance(frame, dict) else None
             route = action if action in ("join", "send") else "$default"
-        result = chat.lambda_handler(_event(route, connection_id, body), FakeContext())
+        result = chat.lambda_handler(_event(route, connection_id, body), LambdaContext())
         assert result["statusCode"] == 200
         reply: dict[str, Any] = json.loads(result["body"])
         return reply
@@ -194,7 +178,7 @@ def test_connect_records_the_user_and_an_expiry(connect: Any, table: Any) -> Non
 
 
 def test_connect_without_an_authorizer_is_anonymous(chat: ModuleType, table: Any) -> None:
-    chat.lambda_handler(_event("$connect", "c1"), FakeContext())
+    chat.lambda_handler(_event("$connect", "c1"), LambdaContext())
     assert _rows(table)["c1"]["userId"] == "anonymous"
 
 
@@ -202,7 +186,7 @@ def test_connect_with_iam_auth_records_the_caller_arn(chat: ModuleType, table: A
     arn = "arn:aws:iam::123456789012:user/bob"
     event = _event("$connect", "c1")
     event["requestContext"]["identity"]["userArn"] = arn
-    chat.lambda_handler(event, FakeContext())
+    chat.lambda_handler(event, LambdaContext())
     assert _rows(table)["c1"]["userId"] == arn
 
 
@@ -215,13 +199,15 @@ def test_a_retried_connect_keeps_the_first_record(connect: Any, table: Any) -> N
 def test_disconnect_deletes_the_connection(chat: ModuleType, connect: Any, table: Any) -> None:
     connect("c1")
     connect("c2")
-    result = chat.lambda_handler(_event("$disconnect", "c1"), FakeContext())
+    result = chat.lambda_handler(_event("$disconnect", "c1"), LambdaContext())
     assert result == {"statusCode": 200}
     assert set(_rows(table)) == {"c2"}
 
 
 def test_disconnect_of_an_unknown_connection_succeeds(chat: ModuleType, table: Any) -> None:
-    assert chat.lambda_handler(_event("$disconnect", "nope"), FakeContext()) == {"statusCode": 200}
+    assert chat.lambda_handler(_event("$disconnect", "nope"), LambdaContext()) == {
+        "statusCode": 200
+    }
 
 
 # -- join ----------------------------------------------------------------------------------------
@@ -422,7 +408,7 @@ def test_an_unexpected_error_is_raised_for_the_alarms(
     monkeypatch.setattr(handler_client, "get_item", broken)
     event = _event("send", "c1", json.dumps({"action": "send", "text": "hi"}))
     with pytest.raises(ClientError):
-        chat.lambda_handler(event, FakeContext())
+        chat.lambda_handler(event, LambdaContext())
 
 
 # -- bad frames: an error frame back, nothing changed, nothing sent ------------------------------
@@ -488,7 +474,7 @@ def test_base64_frames_are_decoded(
     body = base64.b64encode(json.dumps({"action": "send", "text": "bin"}).encode()).decode()
     event = _event("send", "c1", body)
     event["isBase64Encoded"] = True
-    result = chat.lambda_handler(event, FakeContext())
+    result = chat.lambda_handler(event, LambdaContext())
     assert json.loads(result["body"])["delivered"] == 2
 
 
@@ -498,7 +484,7 @@ def test_a_binary_frame_that_is_not_base64_is_refused_and_changes_nothing(
     before = _rows(table)
     event = _event("$default", "c1", "not base64!")
     event["isBase64Encoded"] = True
-    reply = json.loads(chat.lambda_handler(event, FakeContext())["body"])
+    reply = json.loads(chat.lambda_handler(event, LambdaContext())["body"])
     assert reply == {"type": "error", "status": 400, "message": "frame is not valid base64"}
     assert _rows(table) == before
     assert management.posts == []
