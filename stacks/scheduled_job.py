@@ -32,6 +32,7 @@ from .shared import (
     ContextConfig,
     access_logs_bucket,
     acknowledge,
+    dead_letter_queue,
     ensure_alarm_topic,
     merge_props,
     python_function,
@@ -288,22 +289,12 @@ class ScheduledJob(Construct):
         )
 
     def _queue(self, removal_policy: RemovalPolicy) -> sqs.Queue:
-        queue = sqs.Queue(
+        return dead_letter_queue(
             self,
             "DeadLetterQueue",
-            # SSE-SQS: Scheduler and Lambda can send to it without a key policy to maintain.
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
+            of="the schedule's target and of the function's asynchronous invocations",
             removal_policy=removal_policy,
         )
-        acknowledge(
-            queue,
-            "AwsSolutions-SQS3",
-            "This queue is the dead-letter queue (of the schedule's target and of the "
-            "function's asynchronous invocations); messages stay 14 days and raise an alarm.",
-        )
-        return queue
 
 
 class TableExportJob(Construct):

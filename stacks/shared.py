@@ -1,7 +1,7 @@
 """What every pattern shares, and nothing else: configuration from context, cdk-nag
 acknowledgements, the alarm topic and alarm wiring, log retention, the Powertools layer and the
-house Lambda, the secure bucket defaults and access-log bucket, the flow-logged VPC and its
-endpoints, and API Gateway's account-wide logging role.
+house Lambda, the dead-letter queue, the secure bucket defaults and access-log bucket, the
+flow-logged VPC and its endpoints, and API Gateway's account-wide logging role.
 
 Copying one pattern into another CDK app means copying its module, this one, and its
 handler or container folder; the pattern modules import this one relatively.
@@ -24,6 +24,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
 DEFAULT_LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
@@ -281,6 +282,32 @@ def python_function(
 def merge_props(defaults: Mapping[str, Any], overrides: Mapping[str, Any] | None) -> dict[str, Any]:
     """Caller's overrides on top of the secure defaults (the Solutions Constructs escape hatch)."""
     return {**defaults, **(overrides or {})}
+
+
+# -- Queues ----------------------------------------------------------------------------------
+
+
+def dead_letter_queue(
+    scope: Construct, id: str, *, of: str, removal_policy: RemovalPolicy
+) -> sqs.Queue:
+    """An SQS queue for what failed every retry (``of`` says whose failures): SSE-SQS, so
+    Lambda, EventBridge and Scheduler can send to it with no key policy to maintain; TLS-only;
+    messages kept 14 days, SQS's maximum, for inspection and redrive. Alarm on its depth."""
+    queue = sqs.Queue(
+        scope,
+        id,
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        retention_period=Duration.days(14),
+        removal_policy=removal_policy,
+    )
+    acknowledge(
+        queue,
+        "AwsSolutions-SQS3",
+        f"This queue is itself the dead-letter destination of {of}; messages are kept 14 "
+        "days for inspection and redrive, and its depth raises an alarm.",
+    )
+    return queue
 
 
 # -- S3 ----------------------------------------------------------------------------------------

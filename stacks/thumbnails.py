@@ -19,7 +19,6 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
 from .shared import (
@@ -29,6 +28,7 @@ from .shared import (
     ContextConfig,
     access_logs_bucket,
     acknowledge,
+    dead_letter_queue,
     ensure_alarm_topic,
     merge_props,
     secure_bucket_props,
@@ -191,19 +191,11 @@ class ThumbnailPipeline(Construct):
                 "uploads trigger the function risks an invocation loop"
             )
 
-        self.failure_queue = sqs.Queue(
+        self.failure_queue = dead_letter_queue(
             self,
             "FailureQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
+            of="the function's failed asynchronous events",
             removal_policy=removal_policy,
-        )
-        acknowledge(
-            self.failure_queue,
-            "AwsSolutions-SQS3",
-            "This queue is itself the dead-letter destination of the function's failed async "
-            "events; messages are kept 14 days for inspection and redrive.",
         )
 
         self.function = self._function(
