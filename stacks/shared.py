@@ -47,10 +47,11 @@ def acknowledge(construct: IConstruct, rule_id: str, reason: str) -> None:
     Validations.of(construct).acknowledge(Acknowledgment(id=rule_id, reason=reason))
 
 
+# Not SNAPSHOT: CloudFormation snapshots volumes and databases, none of which a pattern here
+# creates; a stack asked for it would fail to deploy.
 _REMOVAL_POLICIES = {
     "retain": RemovalPolicy.RETAIN,
     "destroy": RemovalPolicy.DESTROY,
-    "snapshot": RemovalPolicy.SNAPSHOT,
 }
 
 
