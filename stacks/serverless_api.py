@@ -27,6 +27,7 @@ from .shared import (
     acknowledge,
     api_gateway_logging_role,
     ensure_alarm_topic,
+    function_graph,
     merge_props,
     python_function,
 )
@@ -523,15 +524,7 @@ class ServerlessApi(Construct):
                 title="API latency",
                 left=[stage.metric_latency(statistic="p50"), stage.metric_latency(statistic="p99")],
             ),
-            cloudwatch.GraphWidget(
-                title="Function",
-                left=[
-                    self.function.metric_invocations(statistic="Sum"),
-                    self.function.metric_errors(statistic="Sum"),
-                    self.function.metric_throttles(statistic="Sum"),
-                ],
-                right=[self.function.metric_duration(statistic="p99")],
-            ),
+            function_graph("Function", self.function),
             cloudwatch.GraphWidget(
                 title="Table",
                 left=[

@@ -197,6 +197,19 @@ class Alarms:
         return alarm
 
 
+def function_graph(title: str, function: lambda_.IFunction) -> cloudwatch.GraphWidget:
+    """A dashboard graph of a function: invocations, errors and throttles, with p99 duration."""
+    return cloudwatch.GraphWidget(
+        title=title,
+        left=[
+            function.metric_invocations(statistic="Sum"),
+            function.metric_errors(statistic="Sum"),
+            function.metric_throttles(statistic="Sum"),
+        ],
+        right=[function.metric_duration(statistic="p99")],
+    )
+
+
 def powertools_layer(
     scope: Construct,
     id: str,

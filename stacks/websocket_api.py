@@ -33,6 +33,7 @@ from .shared import (
     acknowledge,
     api_gateway_logging_role,
     ensure_alarm_topic,
+    function_graph,
     merge_props,
     python_function,
 )
@@ -508,15 +509,7 @@ class WebSocketApi(Construct):
                     self._metric("ExecutionError"),
                 ],
             ),
-            cloudwatch.GraphWidget(
-                title="Chat function",
-                left=[
-                    self.function.metric_invocations(statistic="Sum"),
-                    self.function.metric_errors(statistic="Sum"),
-                    self.function.metric_throttles(statistic="Sum"),
-                ],
-                right=[self.function.metric_duration(statistic="p99")],
-            ),
+            function_graph("Chat function", self.function),
             cloudwatch.GraphWidget(
                 title="Delivery",
                 left=[

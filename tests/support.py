@@ -85,3 +85,23 @@ def handler_package(root: Path, env: Mapping[str, str]) -> Iterator[None]:
         yield
     for name in [m for m in sys.modules if m.split(".")[0] in packages]:
         del sys.modules[name]
+
+
+def throttled_operations(alarm: dict[str, Any], table_id: str) -> set[str]:
+    """The DynamoDB operations a metric-math throttles alarm sums, after checking that each input
+    is ThrottledRequests of ``table_id`` (Sum, 5 minutes) and that the sum is what alarms."""
+    expression, *inputs = alarm["Metrics"]
+    assert expression["ReturnData"] is True
+    operations = set()
+    for metric in inputs:
+        stat = metric["MetricStat"]
+        assert (stat["Metric"]["Namespace"], stat["Metric"]["MetricName"]) == (
+            "AWS/DynamoDB",
+            "ThrottledRequests",
+        )
+        assert (stat["Stat"], stat["Period"]) == ("Sum", 300)
+        dims = {d["Name"]: d["Value"] for d in stat["Metric"]["Dimensions"]}
+        assert dims["TableName"] == {"Ref": table_id}
+        operations.add(dims["Operation"])
+        assert metric["Id"] in expression["Expression"]
+    return operations
