@@ -37,6 +37,7 @@ from .shared import (
     merge_props,
     python_function,
     secure_bucket_props,
+    secure_table_props,
 )
 
 DEFAULT_CODE_PATH = Path(__file__).resolve().parent.parent / "lambda_src" / "scheduled_job"
@@ -364,7 +365,6 @@ class TableExportJob(Construct):
             raise ValueError(f"prefix {prefix!r} must end with '/' and not start with one")
         if records_per_part < 1:
             raise ValueError("records_per_part must be at least 1")
-        retain = removal_policy != RemovalPolicy.DESTROY
         function_timeout = timeout or Duration.minutes(10)
 
         self.table: dynamodb.ITable = table or dynamodb.Table(
@@ -376,15 +376,7 @@ class TableExportJob(Construct):
                         name="pk", type=dynamodb.AttributeType.STRING
                     ),
                     "sort_key": dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
-                    "billing_mode": dynamodb.BillingMode.PAY_PER_REQUEST,
-                    "encryption": dynamodb.TableEncryption.AWS_MANAGED,
-                    "point_in_time_recovery_specification": (
-                        dynamodb.PointInTimeRecoverySpecification(
-                            point_in_time_recovery_enabled=True
-                        )
-                    ),
-                    "deletion_protection": retain,
-                    "removal_policy": removal_policy,
+                    **secure_table_props(removal_policy),
                 },
                 table_props,
             ),

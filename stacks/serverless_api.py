@@ -30,6 +30,7 @@ from .shared import (
     function_graph,
     merge_props,
     python_function,
+    secure_table_props,
 )
 
 DEFAULT_CODE_PATH = Path(__file__).resolve().parent.parent / "lambda_src" / "serverless_api"
@@ -158,7 +159,6 @@ class ServerlessApi(Construct):
                 "DESTROY, not SNAPSHOT (the table has point-in-time recovery instead)"
             )
         origins = list(cors_allowed_origins or [])
-        retain = removal_policy != RemovalPolicy.DESTROY
 
         self.table: dynamodb.ITable = table or dynamodb.Table(
             self,
@@ -168,16 +168,8 @@ class ServerlessApi(Construct):
                     "partition_key": dynamodb.Attribute(
                         name="id", type=dynamodb.AttributeType.STRING
                     ),
-                    "billing_mode": dynamodb.BillingMode.PAY_PER_REQUEST,
-                    "encryption": dynamodb.TableEncryption.AWS_MANAGED,
-                    "point_in_time_recovery_specification": (
-                        dynamodb.PointInTimeRecoverySpecification(
-                            point_in_time_recovery_enabled=True
-                        )
-                    ),
                     "time_to_live_attribute": "expires_at",
-                    "deletion_protection": retain,
-                    "removal_policy": removal_policy,
+                    **secure_table_props(removal_policy),
                 },
                 table_props,
             ),

@@ -16,6 +16,7 @@ from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -228,6 +229,30 @@ def powertools_layer(
     return lambda_.LayerVersion.from_layer_version_arn(scope, id, arn)
 
 
+def function_role_and_logs(
+    scope: Construct,
+    id: str,
+    *,
+    role_description: str,
+    log_retention: logs.RetentionDays,
+    removal_policy: RemovalPolicy,
+) -> tuple[iam.Role, logs.LogGroup]:
+    """A function's own log group (``<id>Logs``) and its own role (``<id>Role``), which may
+    write only to that log group. Not ``AWSLambdaBasicExecutionRole``: that managed policy lets
+    a function write to every log group in the account."""
+    log_group = logs.LogGroup(
+        scope, f"{id}Logs", retention=log_retention, removal_policy=removal_policy
+    )
+    role = iam.Role(
+        scope,
+        f"{id}Role",
+        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        description=role_description,
+    )
+    log_group.grant_write(role)
+    return role, log_group
+
+
 def python_function(
     scope: Construct,
     id: str,
@@ -248,16 +273,13 @@ def python_function(
     Not ``AWSLambdaBasicExecutionRole``: that managed policy lets a function write to every log
     group in the account. Callers add their own grants (``table.grant_read_data(function)``).
     """
-    log_group = logs.LogGroup(
-        scope, f"{id}Logs", retention=log_retention, removal_policy=removal_policy
-    )
-    role = iam.Role(
+    role, log_group = function_role_and_logs(
         scope,
-        f"{id}Role",
-        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-        description=f"{description}: its log group, X-Ray, and what its construct grants",
+        id,
+        role_description=f"{description}: its log group, X-Ray, and what its construct grants",
+        log_retention=log_retention,
+        removal_policy=removal_policy,
     )
-    log_group.grant_write(role)
     function = lambda_.Function(
         scope,
         id,
@@ -296,6 +318,24 @@ def python_function(
 def merge_props(defaults: Mapping[str, Any], overrides: Mapping[str, Any] | None) -> dict[str, Any]:
     """Caller's overrides on top of the secure defaults (the Solutions Constructs escape hatch)."""
     return {**defaults, **(overrides or {})}
+
+
+# -- DynamoDB ----------------------------------------------------------------------------------
+
+
+def secure_table_props(removal_policy: RemovalPolicy) -> dict[str, Any]:
+    """The props every table here starts from: on-demand (no capacity to size, pay per
+    request), encrypted, point-in-time recovery, deletion protection unless the caller asked for
+    DESTROY. Add the keys and TTL, then merge the caller's ``table_props`` over them."""
+    return {
+        "billing_mode": dynamodb.BillingMode.PAY_PER_REQUEST,
+        "encryption": dynamodb.TableEncryption.AWS_MANAGED,
+        "point_in_time_recovery_specification": dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=True
+        ),
+        "deletion_protection": removal_policy != RemovalPolicy.DESTROY,
+        "removal_policy": removal_policy,
+    }
 
 
 # -- Queues ----------------------------------------------------------------------------------

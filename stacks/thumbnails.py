@@ -30,6 +30,7 @@ from .shared import (
     acknowledge,
     dead_letter_queue,
     ensure_alarm_topic,
+    function_role_and_logs,
     merge_props,
     secure_bucket_props,
 )
@@ -295,18 +296,13 @@ class ThumbnailPipeline(Construct):
         removal_policy: RemovalPolicy,
         environment: dict[str, str],
     ) -> lambda_.DockerImageFunction:
-        log_group = logs.LogGroup(
-            self, "FunctionLogs", retention=log_retention, removal_policy=removal_policy
-        )
-        # Our own role, so no AWS-managed policy with logs:* on every log group: the function
-        # may write to its one log group and, through the grants, read and write its prefixes.
-        role = iam.Role(
+        role, log_group = function_role_and_logs(
             self,
-            "FunctionRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Thumbnail function: read uploads, write thumbnails",
+            "Function",
+            role_description="Thumbnail function: read uploads, write thumbnails",
+            log_retention=log_retention,
+            removal_policy=removal_policy,
         )
-        log_group.grant_write(role)
         # Compare names: jsii hands out a new Architecture object on every access.
         platform = (
             ecr_assets.Platform.LINUX_ARM64

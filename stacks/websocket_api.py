@@ -36,6 +36,7 @@ from .shared import (
     function_graph,
     merge_props,
     python_function,
+    secure_table_props,
 )
 
 DEFAULT_CODE_PATH = Path(__file__).resolve().parent.parent / "lambda_src" / "websocket_api"
@@ -281,16 +282,8 @@ class WebSocketApi(Construct):
                     "partition_key": dynamodb.Attribute(
                         name="connectionId", type=dynamodb.AttributeType.STRING
                     ),
-                    "billing_mode": dynamodb.BillingMode.PAY_PER_REQUEST,
-                    "encryption": dynamodb.TableEncryption.AWS_MANAGED,
-                    "point_in_time_recovery_specification": (
-                        dynamodb.PointInTimeRecoverySpecification(
-                            point_in_time_recovery_enabled=True
-                        )
-                    ),
                     "time_to_live_attribute": "expires_at",
-                    "deletion_protection": removal_policy != RemovalPolicy.DESTROY,
-                    "removal_policy": removal_policy,
+                    **secure_table_props(removal_policy),
                 },
                 overrides,
             ),
