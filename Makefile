@@ -23,7 +23,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 .PHONY: help install synth summary test lint fmt pytest snapshot-update bench bootstrap deploy diff destroy list clean
 
 help: ## List the targets.
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt $(wildcard containers/*/requirements.txt)
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -39,8 +39,10 @@ node_modules/.installed: package.json package-lock.json
 install: $(VENV)/.installed node_modules/.installed ## Create .venv and node_modules (idempotent).
 
 synth: install ## Synthesize every stack into cdk.out and print a summary of each.
+	@# No manifest, no summary: a synth that fails before writing cdk.out must not show the last one.
+	rm -f cdk.out/manifest.json
 	status=0; $(CDK) synth --quiet $(CDK_ARGS) || status=$$?; \
-	$(PY) scripts/summary.py cdk.out; exit $$status
+	$(PY) scripts/summary.py cdk.out || true; exit $$status
 
 summary: install ## Re-print the summary of the last synth.
 	$(PY) scripts/summary.py cdk.out
@@ -72,6 +74,7 @@ bench: install ## Benchmarks (figures, not pass/fail): synth cost, cold start, h
 	$(PY) bench/websocket_broadcast.py
 
 bootstrap: install ## Prepare an AWS account/region for cdk deploy (once; uses your credentials).
+	$(PY) scripts/aws_credentials.py $(CDK_ARGS)
 	$(CDK) bootstrap $(CDK_ARGS)
 
 list: install ## List the stacks of the app.
@@ -79,13 +82,16 @@ list: install ## List the stacks of the app.
 
 deploy: install ## Deploy one stack: make deploy STACK=ServerlessApi
 	@test -n "$(STACK)" || { echo "usage: make deploy STACK=<name> (see make list)"; exit 2; }
+	$(PY) scripts/aws_credentials.py $(CDK_ARGS)
 	$(CDK) deploy $(STACK) $(CDK_ARGS)
 
 diff: install ## Diff one stack (or all) against the deployed one: make diff STACK=ServerlessApi
+	$(PY) scripts/aws_credentials.py $(CDK_ARGS)
 	$(CDK) diff $(STACK) $(CDK_ARGS)
 
 destroy: install ## Destroy one stack: make destroy STACK=ServerlessApi
 	@test -n "$(STACK)" || { echo "usage: make destroy STACK=<name>"; exit 2; }
+	$(PY) scripts/aws_credentials.py $(CDK_ARGS)
 	$(CDK) destroy $(STACK) $(CDK_ARGS)
 
 clean: ## Remove generated files (keeps .venv and node_modules).

@@ -25,7 +25,12 @@ def nag_findings(outdir: Path) -> Counter[str]:
 
 
 def summarize(outdir: Path) -> str:
-    manifest = json.loads((outdir / "manifest.json").read_text())
+    manifest_path = outdir / "manifest.json"
+    if not manifest_path.exists():
+        # `make synth` removes the manifest first: a synth that failed before writing a new
+        # cloud assembly leaves none, and the templates beside it are from an earlier run.
+        return f"no summary: the synth did not write {manifest_path} (see the error above)"
+    manifest = json.loads(manifest_path.read_text())
     findings = nag_findings(outdir)
     lines: list[str] = []
     for name, artifact in sorted(manifest.get("artifacts", {}).items()):
