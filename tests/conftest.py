@@ -1,10 +1,19 @@
-"""Shared fixtures: the whole app synthesized once per session, and fake AWS credentials.
+"""Shared fixtures: the whole app synthesized once per test run, and fake AWS credentials.
 
-Synthesis runs cdk-nag too. A nag failure does not stop the session: the templates are written
-before validation, so every other test still runs and tests/test_nag.py reports the findings.
+Synthesis runs the policy engines too. A validation failure does not stop the session: the
+templates are written before validation, so every other test still runs and tests/test_nag.py
+reports the findings.
+
+Under pytest-xdist (`make test` runs two workers) the synthesis is still done once per run: the
+first worker to ask synthesizes under a file lock into a folder all workers share, the others
+wait for it and read the same cloud assembly.
 """
 
 from __future__ import annotations
+
+import fcntl
+import json
+from pathlib import Path
 
 import pytest
 
@@ -12,9 +21,7 @@ from stacks.app import build_app
 from tests.support import SELECTED, Synth
 
 
-@pytest.fixture(scope="session")
-def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    outdir = tmp_path_factory.mktemp("cdk.out")
+def _synthesize(outdir: Path) -> Synth:
     app = build_app(outdir=str(outdir), context={"stacks": ",".join(SELECTED)})
     try:
         app.synth()
@@ -23,6 +30,21 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
             raise
         return Synth(outdir, str(err))
     return Synth(outdir, None)
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Synth:
+    if worker_id == "master":  # not under xdist
+        return _synthesize(tmp_path_factory.mktemp("cdk.out"))
+    shared = tmp_path_factory.getbasetemp().parent  # the same folder for every worker of the run
+    outdir, done = shared / "cdk.out", shared / "cdk.out.json"
+    with (shared / "cdk.out.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            result = _synthesize(outdir)
+            done.write_text(json.dumps({"error": result.error}))
+            return result
+    return Synth(outdir, json.loads(done.read_text())["error"])
 
 
 @pytest.fixture
