@@ -238,15 +238,26 @@ def lambda_function(tpl: Template, fn: str, res: Resource) -> list[Usage]:
     timeout = float(props.get("Timeout", 3))
     drv = tpl.driver(fn)
     seconds = min(drv.seconds, timeout)  # a run cannot outlast the timeout
+    invocations = drv.invocations
+    reserved = props.get("ReservedConcurrentExecutions")
+    if isinstance(reserved, int | float) and seconds > 0:
+        # Reserved concurrency caps how much can run: N at a time for the whole month.
+        ceiling = reserved * SECONDS / seconds
+        if invocations > ceiling:
+            tpl.notes.append(
+                f"{fn}: reserved concurrency {reserved} caps it at {ceiling:,.0f} runs a month; "
+                f"the other {invocations - ceiling:,.0f} are throttled and not priced"
+            )
+            invocations = ceiling
     what = f"{fn}: {drv.kind}, {props.get('MemorySize', 128)} MB {arch}, {seconds:g} s"
     out = [
-        Usage("lambda.request", drv.invocations, False, what),
-        Usage(f"lambda.gb_second.{arch}", drv.invocations * seconds * memory_gb, False, what),
+        Usage("lambda.request", invocations, False, what),
+        Usage(f"lambda.gb_second.{arch}", invocations * seconds * memory_gb, False, what),
     ]
     if props.get("TracingConfig", {}).get("Mode") == "Active":
         sampled = min(
-            drv.invocations,
-            XRAY_RESERVOIR_PER_MONTH + XRAY_RATE * max(0.0, drv.invocations - SECONDS),
+            invocations,
+            XRAY_RESERVOIR_PER_MONTH + XRAY_RATE * max(0.0, invocations - SECONDS),
         )
         out.append(Usage("xray.trace", sampled, False, f"{fn}: 1/s + 5% sampling"))
     return out

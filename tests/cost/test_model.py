@@ -131,3 +131,13 @@ def test_template_dict_is_not_mutated_by_estimating() -> None:
     before = copy.deepcopy(tpl)
     estimate("T", tpl, load(1, 1), BOOK)
     assert tpl == before
+
+
+def test_reserved_concurrency_caps_what_runs() -> None:
+    tpl = api_function(512, "x86_64")
+    tpl["Resources"]["Fn"]["Properties"]["ReservedConcurrentExecutions"] = 1
+    est = estimate("T", tpl, load(5_000_000, 1000), BOOK, free_tier=False)
+    # One at a time for 730 h of 1 s runs: 2,628,000 runs x 0.5 GB = 1,314,000 GB-s
+    # x $0.0000166667 = $21.90, not the 5 M runs the load asks for.
+    assert gross(est, "lambda.gb_second") == pytest.approx(21.90, abs=0.005)
+    assert any("reserved concurrency 1" in note for note in est.notes)
