@@ -25,23 +25,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .model import SECONDS, estimate
+from .model import LIGHTSAIL_CAPACITY, SECONDS, estimate
 from .prices import CostError, PriceBook, load_price_book
 from .profile import load_profile, zero_profile
 from .templates import from_assembly, synthesize
 
-# Bundle: sustained requests/second an uncached WordPress page on it serves (a rough figure
-# from the bundle's vCPUs and burst baseline; measure your own app and change this table).
-LIGHTSAIL_CAPACITY: dict[str, float] = {
-    "nano_3_0": 2,
-    "micro_3_0": 5,
-    "small_3_0": 10,
-    "medium_3_0": 20,
-    "large_3_0": 40,
-    "xlarge_3_0": 80,
-    "2xlarge_3_0": 160,
-    "4xlarge_3_0": 320,
-}
 # Lambda sized to one vCPU for batch work: 1,769 MB is where Lambda gives a full vCPU.
 LAMBDA_ONE_VCPU_MB = 1769
 LAMBDA_MAX_RUN_S = 900

@@ -47,6 +47,20 @@ LIGHTSAIL_DISK_GB = {
     "4xlarge_3_0": 1280,
 }
 
+# Bundle: sustained requests/second an uncached WordPress page on it serves (a rough figure
+# from the bundle's vCPUs and burst baseline; measure your own app and change this table).
+# Lightsail does not scale, so the bundle must carry the peak (profile ``peak_to_average``).
+LIGHTSAIL_CAPACITY: dict[str, float] = {
+    "nano_3_0": 2,
+    "micro_3_0": 5,
+    "small_3_0": 10,
+    "medium_3_0": 20,
+    "large_3_0": 40,
+    "xlarge_3_0": 80,
+    "2xlarge_3_0": 160,
+    "4xlarge_3_0": 320,
+}
+
 Resource = dict[str, Any]
 Profile = dict[str, float]
 
@@ -623,6 +637,13 @@ def lightsail_instance(tpl: Template, inst: str, res: Resource) -> list[Usage]:
     if any(a.get("AddOnType") == "AutoSnapshot" for a in props.get("AddOns", [])):
         gb = LIGHTSAIL_DISK_GB.get(bundle, 40) * SNAPSHOT_SHARE_OF_DISK
         out.append(Usage("lightsail.snapshot_gb_month", gb, True, f"{inst}: daily snapshots"))
+    peak_rps = p["requests_per_month"] / SECONDS * p["peak_to_average"]
+    capacity = LIGHTSAIL_CAPACITY.get(bundle, 0.0)
+    if peak_rps > capacity:
+        tpl.notes.append(
+            f"{inst}: the load peaks at {peak_rps:.3g} requests/s, above the {capacity:g}/s "
+            f"assumed for {bundle} (cost/model.py LIGHTSAIL_CAPACITY): size the bundle up by hand"
+        )
     # Transfer beyond the bundle's allowance; instances behind one load balancer pool it.
     out.append(
         Usage(

@@ -86,6 +86,9 @@ def doc_section(fixed: Estimate, by_profile: Iterable[Estimate]) -> str:
                 f"| {line.description} | {line.kind} | {_quantity(line.quantity)} {line.unit} "
                 f"| {line.usd:,.2f} |"
             )
+    notes = [f"- {e.profile}: {note}" for e in profiles for note in e.notes]
+    if notes:
+        rows += ["", "What the model noticed:", "", *notes]
     rows.append(END)
     return "\n".join(rows)
 
