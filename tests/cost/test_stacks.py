@@ -201,3 +201,19 @@ def test_doc_cost_sections_are_current(synth: Synth) -> None:
         assert text.count(BEGIN) == 1
         assert text.count(END) == 1
         assert section in text, f"{doc_path(stack)} cost section is stale: run `make cost-chart`"
+
+
+def test_lightsail_optional_pieces_cost_their_bundles(synth: Synth) -> None:
+    tpl = copy.deepcopy(synth.template_json("LightsailSite"))
+    before = estimate("LightsailSite", tpl, zero_profile(), BOOK)
+    tpl["Resources"].update(
+        Db={
+            "Type": "AWS::Lightsail::Database",
+            "Properties": {"RelationalDatabaseBundleId": "micro_2_0"},
+        },
+        Lb={"Type": "AWS::Lightsail::LoadBalancer", "Properties": {}},
+        Media={"Type": "AWS::Lightsail::Bucket", "Properties": {"BundleId": "small_1_0"}},
+    )
+    after = estimate("LightsailSite", tpl, zero_profile(), BOOK)
+    # Database micro_2_0 $15 + load balancer $18 + bucket small_1_0 $1 = $34.
+    assert after.fixed - before.fixed == pytest.approx(34.0)
