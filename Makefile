@@ -94,5 +94,15 @@ destroy: install ## Destroy one stack: make destroy STACK=ServerlessApi
 	$(PY) scripts/aws_credentials.py $(CDK_ARGS)
 	$(CDK) destroy $(STACK) $(CDK_ARGS)
 
+.PHONY: cost cost-refresh cost-chart
+cost: install ## Price every stack from its template, offline: make cost STACK=ServerlessApi COST_ARGS="--profile medium --json"
+	$(PY) -m cost $(if $(STACK),--stack $(STACK)) $(COST_ARGS)
+
+cost-refresh: install ## Update cost/prices/*.json from the AWS Price List API (needs AWS credentials).
+	$(PY) -m cost.refresh
+
+cost-chart: install ## Redraw docs/cost-*.png and regenerate the cost sections of docs/<pattern>.md.
+	$(PY) -m cost --write-docs
+
 clean: ## Remove generated files (keeps .venv and node_modules).
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
