@@ -192,7 +192,8 @@ def process_shard(text: str, *, shard_index: int, shard_count: int) -> ShardResu
             # many rows' text, so only a one-line id and SMILES are shown.
             one_line = record.last_line == record.line
             shown_id = "" if re.search(r"[\r\n]", compound_id) else compound_id[:MAX_ID_LENGTH]
-            result.rejects.append(_reject(record, shown_id, smiles[:100] if one_line else "", problem))
+            shown_smiles = smiles[:100] if one_line else ""
+            result.rejects.append(_reject(record, shown_id, shown_smiles, problem))
             continue
         try:
             values = describe(smiles)
