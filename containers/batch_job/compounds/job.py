@@ -98,6 +98,7 @@ def read_records(text: str) -> tuple[list[str], Iterator[Record], dict[str, int]
     while not header:
         got = next_record()
         if got is None:
+            counts["lines"] = reader.line_num
             return [], iter(()), counts
         fields, first, last = got
         if any(f.strip() for f in fields):
