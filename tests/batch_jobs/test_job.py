@@ -14,6 +14,7 @@ import boto3
 import pytest
 from compounds.cli import main
 from compounds.descriptors import MoleculeError, describe
+from compounds.example import BAD, DRUGS, library
 from compounds.job import process_shard
 from moto import mock_aws
 
@@ -353,3 +354,21 @@ def test_runs_on_local_files(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert row["molecular_weight"] == "180.159"
     assert json.loads(capsys.readouterr().out)["succeeded"] == 1
     assert not list(out.rglob("*.tmp"))
+
+
+# -- the example library ----------------------------------------------------------------------
+
+
+def test_example_library_file_is_what_the_generator_writes() -> None:
+    shipped = Path(__file__).resolve().parents[2] / "containers/batch_job/example/library.csv"
+    assert shipped.read_text(encoding="utf-8") == library()
+
+
+def test_example_library_screens_with_only_its_bad_rows_rejected() -> None:
+    result = process_shard(library(), shard_index=0, shard_count=1)
+    assert [r["id"] for r in result.rejects] == [row[0] for row in BAD]
+    assert len(result.results) == len(DRUGS) + 40
+    keys = {r["id"]: r["inchikey"] for r in result.results}
+    assert keys["drug-aspirin"] == KNOWN["aspirin"][2]
+    # The Kekule and aromatic spellings of benzene are one molecule: one key to de-duplicate on.
+    assert keys["drug-benzene-kekule"] == keys["drug-benzene-aromatic"]

@@ -55,7 +55,7 @@ BAD: tuple[tuple[str, str, str], ...] = (
 
 def nci_rows(count: int) -> list[tuple[str, str, str]]:
     """The first ``count`` molecules of RDKit's NCI sample, as (id, name, SMILES)."""
-    rows = []
+    rows: list[tuple[str, str, str]] = []
     with NCI_SAMPLE.open(encoding="ascii") as sample:
         for line in sample:
             if len(rows) == count:
