@@ -13,10 +13,11 @@ from typing import Any
 import boto3
 import pytest
 from compounds.cli import main
-from compounds.descriptors import MoleculeError, describe
+from compounds.descriptors import MoleculeError, describe, describe_block
 from compounds.example import BAD, DRUGS, library
 from compounds.job import process_shard
 from moto import mock_aws
+from rdkit import Chem, RDConfig
 
 BUCKET = "compounds-data"
 INPUT_KEY = "input/library.csv"
@@ -372,3 +373,92 @@ def test_example_library_screens_with_only_its_bad_rows_rejected() -> None:
     assert keys["drug-aspirin"] == KNOWN["aspirin"][2]
     # The Kekule and aromatic spellings of benzene are one molecule: one key to de-duplicate on.
     assert keys["drug-benzene-kekule"] == keys["drug-benzene-aromatic"]
+
+
+def test_descriptors_match_the_reference_values_rdkit_ships_for_200_nci_molecules() -> None:
+    # RDKit's test data: 200 NCI molecules with reference properties (average MW, Lipinski's
+    # donor and acceptor counts, SSSR rings, rotatable bonds) stored beside each structure.
+    path = Path(RDConfig.RDDataDir) / "NCI" / "first_200.props.sdf"
+    blocks = path.read_text(encoding="utf-8").split("$$$$\n")[:-1]
+    supplier = Chem.SDMolSupplier(str(path))
+    assert len(blocks) == len(supplier) == 200
+    for block, reference in zip(blocks, supplier, strict=True):
+        props = reference.GetPropsAsDict()
+        values = describe_block(block)
+        assert float(values["molecular_weight"]) == pytest.approx(props["AMW"], abs=0.01)
+        assert values["h_bond_donors"] == props["NUM_LIPINSKIHDONORS"]
+        assert values["h_bond_acceptors"] == props["NUM_LIPINSKIHACCEPTORS"]
+        assert values["rings"] == props["NUM_RINGS"]
+        assert values["rotatable_bonds"] == props["NUM_ROTATABLEBONDS"]
+
+
+# -- SDF input --------------------------------------------------------------------------------
+
+
+def sdf_library() -> str:
+    """The example drugs as an SDF (title = id), one record with an <id> data item instead,
+    one five-bonded nitrogen, one record without a title."""
+    out = io.StringIO()
+    writer = Chem.SDWriter(out)
+    for compound_id, _, smiles in DRUGS[:4]:
+        mol = Chem.MolFromSmiles(smiles)
+        mol.SetProp("_Name", compound_id)
+        writer.write(mol)
+    tagged = Chem.MolFromSmiles("CCO")
+    tagged.SetProp("id", "tagged-ethanol")
+    writer.write(tagged)
+    writer.flush()
+    bad = Chem.MolFromSmiles("CN(C)(C)(C)C", sanitize=False)
+    bad.UpdatePropertyCache(strict=False)
+    text = out.getvalue()
+    text += "bad-valence\n" + Chem.MolToMolBlock(bad, kekulize=False).split("\n", 1)[1] + "$$$$\n"
+    text += Chem.MolToMolBlock(Chem.MolFromSmiles("CCN")) + "$$$$\n"
+    return text
+
+
+def test_sdf_input_screens_like_the_smiles_of_the_same_molecules(tmp_path: Path) -> None:
+    source = tmp_path / "library.sdf"
+    text = sdf_library()
+    source.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["run", "--input", str(source), "--output", str(out)]) == 0
+    folder = out / "library" / "shards-1"
+    results = list(csv.DictReader((folder / "part-00000.csv").open(encoding="utf-8")))
+    expected = {i: describe(smiles)["inchikey"] for i, _, smiles in DRUGS[:4]}
+    expected["tagged-ethanol"] = "LFQSCWFLJHTTHZ-UHFFFAOYSA-N"  # ethanol, as PubChem lists it
+    assert {r["id"]: r["inchikey"] for r in results} == expected
+    rejects = list(csv.DictReader((folder / "rejects-00000.csv").open(encoding="utf-8")))
+    assert [(r["row"], r["id"]) for r in rejects] == [("6", "bad-valence"), ("7", "")]
+    assert "Explicit valence for atom # 1 N, 5" in rejects[0]["reason"]
+    assert rejects[1]["reason"] == "missing id"
+    summary = json.loads((folder / "summary-00000.json").read_text(encoding="utf-8"))
+    assert summary["input_lines"] == len(text.splitlines())
+    assert summary["input_records"] == 7
+    # Each record starts on the line after the previous record's $$$$.
+    ends = [n for n, line in enumerate(text.splitlines(), start=1) if line == "$$$$"]
+    assert [int(r["line"]) for r in results] == [1, *[e + 1 for e in ends[:4]]]
+
+
+def test_sdf_shards_cover_every_record_once() -> None:
+    text = sdf_library()
+    rows = [
+        row["row"]
+        for index in range(3)
+        for result in [process_shard(text, shard_index=index, shard_count=3, input_format="sdf")]
+        for row in (*result.results, *result.rejects)
+    ]
+    assert sorted(rows) == list(range(1, 8))
+
+
+def test_sdf_text_after_the_last_record_is_a_record_unless_blank() -> None:
+    text = sdf_library()
+    assert (
+        process_shard(text + "\n\n", shard_index=0, shard_count=1, input_format="sdf").summary()[
+            "input_records"
+        ]
+        == 7
+    )
+    tail = process_shard(text + "junk\n", shard_index=0, shard_count=1, input_format="sdf")
+    assert tail.input_records == 8
+    assert tail.rejects[-1]["id"] == "junk"
+    assert tail.rejects[-1]["reason"].startswith("RDKit could not read the mol block")

@@ -147,6 +147,40 @@ def test_command_line_never_ends_in_a_traceback(data: bytes) -> None:
         )
 
 
+@st.composite
+def sdf_texts(draw: st.DrawFn) -> str:
+    """Mol blocks of real molecules, cut short or not, between random lines and ``$$$$``."""
+    parts = []
+    for _ in range(draw(st.integers(0, 6))):
+        kind = draw(st.sampled_from(["mol", "cut", "random", "end"]))
+        if kind in ("mol", "cut"):
+            mol = Chem.MolFromSmiles(draw(st.sampled_from(KNOWN_GOOD[:30])))
+            block = Chem.MolToMolBlock(mol)
+            if kind == "cut":
+                block = block[: draw(st.integers(0, len(block)))]
+            parts.append(block)
+        elif kind == "random":
+            parts.append(draw(st.text(FIELD_CHARS, max_size=20)) + "\n")
+        else:
+            parts.append("$$$$\n")
+    return "".join(parts)
+
+
+@FAST
+@given(text=sdf_texts(), shard_count=st.integers(1, 3))
+def test_sdf_records_land_once_and_every_line_is_accounted_for(text: str, shard_count: int) -> None:
+    shards = [
+        process_shard(text, shard_index=index, shard_count=shard_count, input_format="sdf")
+        for index in range(shard_count)
+    ]
+    rows = sorted(row["row"] for s in shards for row in (*s.results, *s.rejects))
+    assert rows == list(range(1, shards[0].input_records + 1))
+    assert shards[0].input_lines == physical_lines(text)
+    for shard in shards:
+        for result in shard.results:
+            assert describe(str(result["canonical_smiles"]))["inchikey"] == result["inchikey"]
+
+
 @pytest.mark.parametrize("text", ["", "\n\n", "id,smiles", "id,smiles\r\n\r\n"])
 def test_inputs_without_records_account_for_their_lines(text: str) -> None:
     result = process_shard(text, shard_index=0, shard_count=1)

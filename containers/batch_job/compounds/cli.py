@@ -1,7 +1,8 @@
 """``python -m compounds run --input <csv> --output <prefix>``: one shard, on S3 or local files.
 
 Locations are ``s3://bucket/key`` or local paths, so the job runs the same on a laptop and in
-AWS Batch. The shard index comes from ``AWS_BATCH_JOB_ARRAY_INDEX`` (set by Batch for array
+AWS Batch. The input is a CSV with ``id`` and ``smiles`` columns, or an SDF if its name ends in
+``.sdf`` or ``.sd``. The shard index comes from ``AWS_BATCH_JOB_ARRAY_INDEX`` (set by Batch for array
 children) unless ``--shard-index`` says otherwise; ``--shard-count`` (else ``$SHARD_COUNT``,
 else 1) must be the array size.
 
@@ -27,7 +28,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
-from .job import check_shard, process_shard, render
+from .job import SDF_SUFFIXES, check_shard, process_shard, render
 from .paths import InputError, output_keys
 
 LOG = logging.getLogger("compounds")
@@ -160,7 +161,10 @@ def run(input_location: str, output: str, *, shard_index: int, shard_count: int)
     target = parse_location(output, role="output")
     keys = output_keys(source.key, target.key, shard_index, shard_count)
     text = read_input(source)
-    result = process_shard(text, shard_index=shard_index, shard_count=shard_count)
+    input_format = "sdf" if source.key.lower().endswith(SDF_SUFFIXES) else "csv"
+    result = process_shard(
+        text, shard_index=shard_index, shard_count=shard_count, input_format=input_format
+    )
     summary = result.summary()
     summary["input"] = source.text
     summary["written"] = write_outputs(target, keys, render(result))
@@ -187,7 +191,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _Parser(prog="python -m compounds", description=(__doc__ or "").split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run_parser = commands.add_parser("run", help="process one shard of a compounds CSV")
-    run_parser.add_argument("--input", required=True, help="s3://bucket/key.csv or a local path")
+    run_parser.add_argument(
+        "--input", required=True, help="s3://bucket/key.csv or a local path (.sdf: SDF)"
+    )
     run_parser.add_argument("--output", required=True, help="s3://bucket/prefix/ or a folder")
     run_parser.add_argument(
         "--shard-index", help="this shard (default: $AWS_BATCH_JOB_ARRAY_INDEX, else 0)"

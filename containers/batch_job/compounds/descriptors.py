@@ -17,6 +17,7 @@ from rdkit.Chem import QED, rdMolDescriptors
 from rdkit.Chem.Descriptors import MolWt  # type: ignore[attr-defined]
 
 MAX_SMILES_LENGTH: Final = 2000
+MAX_BLOCK_LENGTH: Final = 200_000
 MAX_REASON_LENGTH: Final = 300
 # Lipinski's rule of five (Lipinski et al., 1997), on his own donor (N-H + O-H) and acceptor
 # (N + O) counts, which is what the h_bond_donors/h_bond_acceptors columns report.
@@ -110,11 +111,44 @@ def inchikey(mol: Chem.Mol) -> str:
     return str(key)
 
 
+def molecule_from_block(block: str) -> Chem.Mol:
+    """Parse and sanitize one SDF record (a mol block and its data items); explicit hydrogens
+    are removed, as the SMILES parser does, so both formats give one answer."""
+    if len(block) > MAX_BLOCK_LENGTH:
+        raise MoleculeError(f"SDF record longer than {MAX_BLOCK_LENGTH} characters")
+    with rdBase.BlockLogs(), rdBase.CaptureErrorLog() as log:
+        try:
+            mol = Chem.MolFromMolBlock(block, sanitize=False, removeHs=False)
+        except (RuntimeError, ValueError) as err:  # some malformed blocks raise, not log
+            raise MoleculeError(f"RDKit could not read the mol block: {err}") from None
+    if mol is None:
+        raise MoleculeError(_reason(log.messages, "RDKit could not read the mol block"))
+    with rdBase.BlockLogs():
+        try:
+            Chem.SanitizeMol(mol)
+            mol = Chem.RemoveHs(mol)
+        except (RuntimeError, ValueError) as err:  # MolSanitizeException is a ValueError
+            raise MoleculeError(f"sanitization failed: {err}".strip()) from None
+    if mol.GetNumAtoms() == 0:
+        raise MoleculeError("no atoms")
+    return mol
+
+
 def describe(smiles: str) -> dict[str, str | int]:
-    """The descriptor columns of one molecule; raises ``MoleculeError`` for a SMILES that RDKit
-    cannot parse or sanitize, or a structure InChI cannot represent (query atoms, over 1,024
-    atoms), since a row without an InChIKey cannot be de-duplicated."""
-    mol = molecule(smiles)
+    """The descriptor columns of one molecule given as SMILES (see ``describe_mol``)."""
+    return describe_mol(molecule(smiles))
+
+
+def describe_block(block: str) -> dict[str, str | int]:
+    """The descriptor columns of one molecule given as an SDF record (see ``describe_mol``)."""
+    return describe_mol(molecule_from_block(block))
+
+
+def describe_mol(mol: Chem.Mol) -> dict[str, str | int]:
+    """The descriptor columns of one sanitized molecule. Raises ``MoleculeError`` for a
+    structure InChI cannot represent (query atoms, over 1,024 atoms): a row without an
+    InChIKey cannot be de-duplicated. ``describe`` and ``describe_block`` raise it too for
+    input RDKit cannot parse or sanitize."""
     key = inchikey(mol)
     try:
         with rdBase.BlockLogs():

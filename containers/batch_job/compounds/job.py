@@ -22,14 +22,16 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .descriptors import DESCRIPTOR_COLUMNS, MoleculeError, describe
+from .descriptors import DESCRIPTOR_COLUMNS, MoleculeError, describe, describe_block
 from .paths import InputError
 
 REQUIRED_COLUMNS = ("id", "smiles")
+SDF_SUFFIXES = (".sdf", ".sd")
 RESULT_COLUMNS = ("row", "line", "id", "smiles", *DESCRIPTOR_COLUMNS)
 REJECT_COLUMNS = ("row", "line", "id", "smiles", "reason")
 MAX_ID_LENGTH = 200
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_SDF_ID_ITEM = re.compile(r">.*<id>", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,45 @@ def read_records(text: str) -> tuple[list[str], Iterator[Record], dict[str, int]
     return header, records(), counts
 
 
+def read_sdf(text: str) -> tuple[Iterator[Record], dict[str, int]]:
+    """SDF records (a mol block, its data items, ``$$$$``) as ``[id, block]``: the id is the
+    ``<id>`` data item if there is one, else the title line. Text after the last ``$$$$`` is a
+    record too (RDKit's reader takes it) unless it is blank."""
+    counts = {"lines": 0, "blank": 0, "records": 0, "header": 0, "spanned": 0}
+
+    def record(row: int, first: int, lines: list[str]) -> Record:
+        counts["records"] = row
+        counts["spanned"] += len(lines)
+        compound_id = lines[0].strip()
+        for at, line in enumerate(lines[:-1]):
+            if _SDF_ID_ITEM.match(line):
+                compound_id = lines[at + 1].strip()
+                break
+        return Record(row, first, first + len(lines) - 1, [compound_id, "".join(lines)])
+
+    def records() -> Iterator[Record]:
+        block: list[str] = []
+        row = first = number = 0
+        for number, line in enumerate(io.StringIO(text, newline=""), start=1):
+            if not block:
+                first = number
+            block.append(line)
+            if line.rstrip("\r\n") == "$$$$":
+                row += 1
+                yield record(row, first, block)
+                block = []
+        if any(line.strip() for line in block):
+            yield record(row + 1, first, block)
+        else:
+            counts["blank"] += len(block)
+        counts["lines"] = number
+        accounted = counts["blank"] + counts["spanned"]
+        if accounted != number:
+            raise InputError(f"accounted for {accounted} of the input's {number} lines")
+
+    return records(), counts
+
+
 def _reject(record: Record, compound_id: str, smiles: str, reason: str) -> dict[str, Any]:
     return {
         "row": record.row,
@@ -145,9 +186,9 @@ def _reject(record: Record, compound_id: str, smiles: str, reason: str) -> dict[
     }
 
 
-def _check_record(record: Record, width: int, compound_id: str) -> str | None:
-    """Why the record cannot be a compound, before its SMILES is looked at; None if it can."""
-    if record.last_line != record.line:
+def _check_record(record: Record, width: int, compound_id: str, *, sdf: bool) -> str | None:
+    """Why the record cannot be a compound, before its structure is looked at; None if it can."""
+    if record.last_line != record.line and not sdf:
         return (
             f"record spans lines {record.line}-{record.last_line}: a quoted field holds a "
             "line break (an unterminated quote swallows the rows after it)"
@@ -174,30 +215,40 @@ def check_shard(shard_index: int, shard_count: int) -> None:
         )
 
 
-def process_shard(text: str, *, shard_index: int, shard_count: int) -> ShardResult:
-    """Describe this shard's records; a bad record becomes a reject, never an exception."""
+def process_shard(
+    text: str, *, shard_index: int, shard_count: int, input_format: str = "csv"
+) -> ShardResult:
+    """Describe this shard's records; a bad record becomes a reject, never an exception.
+    ``input_format`` is ``csv`` (``id`` and ``smiles`` columns) or ``sdf``."""
     check_shard(shard_index, shard_count)
     result = ShardResult(shard_index, shard_count)
-    header, records, counts = read_records(text)
-    id_at, smiles_at = header.index("id") if header else 0, header.index("smiles") if header else 0
+    sdf = input_format == "sdf"
+    if sdf:
+        header = ["id", "molblock"]
+        records, counts = read_sdf(text)
+    else:
+        header, records, counts = read_records(text)
+    id_at = header.index("id") if header else 0
+    structure_at = header.index("molblock" if sdf else "smiles") if header else 0
     for record in records:
         if (record.row - 1) % shard_count != shard_index:
             continue
         result.rows_in_shard += 1
         fields = record.fields
         compound_id = fields[id_at].strip() if id_at < len(fields) else ""
-        smiles = fields[smiles_at].strip() if smiles_at < len(fields) else ""
-        problem = _check_record(record, len(header), compound_id)
+        structure = fields[structure_at] if structure_at < len(fields) else ""
+        smiles = "" if sdf else structure.strip()
+        problem = _check_record(record, len(header), compound_id, sdf=sdf)
         if problem is not None:
-            # A record over several lines is not what its fields claim: its SMILES may hold
-            # many rows' text, so only a one-line id and SMILES are shown.
+            # A CSV record over several lines is not what its fields claim: its SMILES may
+            # hold many rows' text, so only a one-line id and SMILES are shown.
             one_line = record.last_line == record.line
             shown_id = "" if re.search(r"[\r\n]", compound_id) else compound_id[:MAX_ID_LENGTH]
             shown_smiles = smiles[:100] if one_line else ""
             result.rejects.append(_reject(record, shown_id, shown_smiles, problem))
             continue
         try:
-            values = describe(smiles)
+            values = describe_block(structure) if sdf else describe(smiles)
         except MoleculeError as err:
             result.rejects.append(_reject(record, compound_id, smiles[:100], str(err)))
             continue
