@@ -1,10 +1,10 @@
 """``python -m compounds run --input <csv> --output <prefix>``: one shard, on S3 or local files.
 
 Locations are ``s3://bucket/key`` or local paths, so the job runs the same on a laptop and in
-AWS Batch. The input is a CSV with ``id`` and ``smiles`` columns, or an SDF if its name ends in
-``.sdf`` or ``.sd``. The shard index comes from ``AWS_BATCH_JOB_ARRAY_INDEX`` (set by Batch for array
-children) unless ``--shard-index`` says otherwise; ``--shard-count`` (else ``$SHARD_COUNT``,
-else 1) must be the array size.
+AWS Batch. The input is a CSV with ``id`` and ``smiles`` columns, or an SDF if its name ends
+in ``.sdf`` or ``.sd``. The shard index comes from ``AWS_BATCH_JOB_ARRAY_INDEX`` (set by Batch
+for array children) unless ``--shard-index`` says otherwise; ``--shard-count`` (else
+``$SHARD_COUNT``, else 1) must be the array size.
 
 Exit codes: 0 when the shard was processed (rows RDKit cannot use are reported in the rejects
 file, not fatal); 2 when the input, the output location or an argument is unusable (one line
