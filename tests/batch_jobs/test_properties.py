@@ -29,6 +29,7 @@ FAST = settings(
     max_examples=150,
     deadline=None,
     derandomize=True,
+    database=None,  # derandomized: nothing to replay, so no .hypothesis folder
     suppress_health_check=[HealthCheck.too_slow],
 )
 
@@ -129,7 +130,7 @@ def test_every_spelling_of_a_molecule_gives_one_canonical_smiles_and_key(
     assert other["canonical_smiles"] == reference["canonical_smiles"]
 
 
-@settings(max_examples=40, deadline=None, derandomize=True)
+@settings(max_examples=40, deadline=None, derandomize=True, database=None)
 @given(
     data=st.binary(max_size=200) | st.text(FIELD_CHARS | st.sampled_from(["\n"])).map(str.encode)
 )
