@@ -68,7 +68,7 @@ def args(aws: dict[str, Any], csv_file: Path, *extra: str) -> list[str]:
 @pytest.fixture
 def csv_file(tmp_path: Path) -> Path:
     path = tmp_path / "library.csv"
-    path.write_text("id,name,formula\na,aspirin,C9H8O4\n", encoding="utf-8")
+    path.write_text("id,smiles\na,CC(=O)Oc1ccccc1C(=O)O\n", encoding="utf-8")
     return path
 
 

@@ -1,12 +1,16 @@
 """``python -m compounds run --input <csv> --output <prefix>``: one shard, on S3 or local files.
 
 Locations are ``s3://bucket/key`` or local paths, so the job runs the same on a laptop and in
-AWS Batch. The shard index comes from ``AWS_BATCH_JOB_ARRAY_INDEX`` (set by Batch for array
-children) unless ``--shard-index`` says otherwise; ``--shard-count`` must be the array size.
+AWS Batch. The input is a CSV with ``id`` and ``smiles`` columns, or an SDF if its name ends
+in ``.sdf`` or ``.sd``. The shard index comes from ``AWS_BATCH_JOB_ARRAY_INDEX`` (set by Batch
+for array children) unless ``--shard-index`` says otherwise; ``--shard-count`` (else
+``$SHARD_COUNT``, else 1) must be the array size.
 
-Exit codes: 0 when the shard was processed (malformed rows are reported in the errors file,
-not fatal), 2 when the input itself is unusable. The job definition retries only
-infrastructure failures, so a non-zero exit here ends the job instead of repeating it.
+Exit codes: 0 when the shard was processed (rows RDKit cannot use are reported in the rejects
+file, not fatal); 2 when the input, the output location or an argument is unusable (one line
+on stderr, nothing written); 1 when AWS failed after the client's retries (one line). The job
+definition retries only infrastructure failures, so a non-zero exit ends the job instead of
+repeating it.
 """
 
 from __future__ import annotations
@@ -15,24 +19,60 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
-from .job import InputError, check_shard, output_keys, process_shard, render
+from .job import SDF_SUFFIXES, check_shard, process_shard, render
+from .paths import InputError, output_keys
 
 LOG = logging.getLogger("compounds")
 MAX_INPUT_BYTES = 512 * 1024 * 1024  # the whole CSV is read into memory; size the job to fit
+MAX_KEY_BYTES = 1024  # S3's limit on a key
+# S3's bucket naming rules (general purpose buckets): 3-63 of a-z, 0-9, '.', '-'.
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", re.ASCII)
+_CONTROL_OR_NUL = re.compile(r"[\x00-\x1f\x7f]")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+_ASCII_INT = re.compile(r"[0-9]{1,9}", re.ASCII)  # int() would take "٣", " 3", "+3" and "1_0"
+# What S3 answers when a location cannot be used as given: the job's fault, not AWS's.
+_UNUSABLE = ("NoSuchKey", "NoSuchBucket", "AccessDenied", "InvalidBucketName", "404", "403")
 
 
-def _split_s3(url: str) -> tuple[str, str]:
-    bucket, _, key = url.removeprefix("s3://").partition("/")
-    if not bucket:
-        raise InputError(f"not an s3://bucket/key location: {url!r}")
-    return bucket, key
+@dataclass(frozen=True)
+class Location:
+    """``bucket`` is None for a local path, held in ``key``."""
+
+    text: str
+    bucket: str | None
+    key: str
+
+
+def parse_location(text: str, *, role: str) -> Location:
+    """An ``s3://bucket/key`` URL or a local path, checked before anything is read or written.
+    An input needs a key; an output's key is a prefix and may be empty (the bucket's root).
+    ``.`` and ``..`` segments are refused in S3 keys: S3 stores them literally, but the
+    console and ``aws s3 sync`` read them as a path, outside the folder they appear in."""
+    if not text or _CONTROL_OR_NUL.search(text):
+        raise InputError(f"--{role} {text!r}: empty, or holds a control character")
+    if not text.startswith("s3://"):
+        if _SCHEME.match(text):
+            raise InputError(f"--{role} {text!r}: expected s3://bucket/key or a local path")
+        return Location(text, None, text)
+    bucket, _, key = text.removeprefix("s3://").partition("/")
+    if not _BUCKET.fullmatch(bucket) or ".." in bucket:
+        raise InputError(f"--{role} {text!r}: {bucket!r} is not a valid S3 bucket name")
+    if role == "input" and (not key or key.endswith("/")):
+        raise InputError(f"--{role} {text!r}: expected s3://{bucket}/<key of the CSV>")
+    if len(key.encode()) > MAX_KEY_BYTES - 100:  # room for the derived names under a prefix
+        raise InputError(f"--{role} {text!r}: key longer than {MAX_KEY_BYTES - 100} bytes")
+    if any(part in (".", "..") for part in key.split("/")):
+        raise InputError(f"--{role} {text!r}: '.' and '..' are not allowed in the key")
+    return Location(text, bucket, key)
 
 
 def _s3() -> Any:
@@ -44,111 +84,144 @@ def _s3() -> Any:
     return boto3.client("s3", config=Config(retries={"mode": "standard", "total_max_attempts": 10}))
 
 
-def read_input(location: str) -> str:
-    if location.startswith("s3://"):
-        bucket, key = _split_s3(location)
+def _code(err: ClientError) -> str:
+    return str(err.response.get("Error", {}).get("Code", ""))
+
+
+def read_input(location: Location) -> str:
+    if location.bucket is not None:
         try:
-            response = _s3().get_object(Bucket=bucket, Key=key)
+            response = _s3().get_object(Bucket=location.bucket, Key=location.key)
         except ClientError as err:
             # Without s3:ListBucket (the job role has none) a missing key is AccessDenied.
-            code = err.response.get("Error", {}).get("Code", "")
-            if code in ("NoSuchKey", "NoSuchBucket", "AccessDenied", "404", "403"):
-                raise InputError(f"cannot read input {location}: {code}") from None
+            if _code(err) in _UNUSABLE:
+                raise InputError(f"cannot read input {location.text}: {_code(err)}") from None
             raise
+        except ParamValidationError as err:
+            raise InputError(f"cannot read input {location.text}: {err}") from None
         if response["ContentLength"] > MAX_INPUT_BYTES:
-            raise InputError(f"{location} is larger than {MAX_INPUT_BYTES} bytes")
+            raise InputError(f"{location.text} is larger than {MAX_INPUT_BYTES} bytes")
         data: bytes = response["Body"].read()
     else:
-        path = Path(location)
-        if not path.is_file():
-            raise InputError(f"no such input file {location}")
-        data = path.read_bytes()
+        path = Path(location.key)
+        try:
+            if not path.is_file():
+                raise InputError(f"no such input file {location.text}")
+            if path.stat().st_size > MAX_INPUT_BYTES:
+                raise InputError(f"{location.text} is larger than {MAX_INPUT_BYTES} bytes")
+            data = path.read_bytes()
+        except OSError as err:
+            raise InputError(f"cannot read input {location.text}: {err.strerror}") from None
     try:
         return data.decode("utf-8-sig")  # tolerate the BOM spreadsheet exports add
     except UnicodeDecodeError as err:
-        raise InputError(f"{location} is not UTF-8 text: {err}") from None
+        raise InputError(f"{location.text} is not UTF-8 text: {err}") from None
 
 
-def write_outputs(output: str, keys: dict[str, str], bodies: dict[str, str]) -> list[str]:
+def write_outputs(output: Location, keys: dict[str, str], bodies: dict[str, str]) -> list[str]:
     """Write each file whole (one PutObject each), so a reader never sees a partial file."""
     written = []
-    if output.startswith("s3://"):
-        bucket, _ = _split_s3(output)
+    if output.bucket is not None:
         client = _s3()
         for kind, key in keys.items():
             content_type = "application/json" if key.endswith(".json") else "text/csv"
-            client.put_object(
-                Bucket=bucket, Key=key, Body=bodies[kind].encode(), ContentType=content_type
-            )
-            written.append(f"s3://{bucket}/{key}")
-    else:
-        for kind, key in keys.items():
-            path = Path(key)
+            try:
+                client.put_object(
+                    Bucket=output.bucket,
+                    Key=key,
+                    Body=bodies[kind].encode(),
+                    ContentType=content_type,
+                )
+            except ClientError as err:
+                if _code(err) in _UNUSABLE:
+                    raise InputError(f"cannot write output {output.text}: {_code(err)}") from None
+                raise
+            written.append(f"s3://{output.bucket}/{key}")
+        return written
+    root = Path(output.key).resolve()
+    for kind, key in keys.items():
+        path = Path(key)
+        if not path.resolve().is_relative_to(root):  # output_keys already confines the names
+            raise InputError(f"output {key} would leave the folder {output.text}")
+        temporary = path.with_suffix(path.suffix + ".tmp")
+        try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(path.suffix + ".tmp")
             temporary.write_text(bodies[kind], encoding="utf-8")
             temporary.replace(path)
-            written.append(str(path))
+        except OSError as err:
+            raise InputError(f"cannot write output {path}: {err.strerror}") from None
+        written.append(str(path))
     return written
 
 
 def run(input_location: str, output: str, *, shard_index: int, shard_count: int) -> dict[str, Any]:
     """Process one shard end to end; returns the shard's summary with where it was written."""
     check_shard(shard_index, shard_count)  # before reading up to 512 MiB
-    text = read_input(input_location)
-    result = process_shard(text, shard_index=shard_index, shard_count=shard_count)
-    if output.startswith("s3://"):
-        _, prefix = _split_s3(output)
-    else:
-        prefix = output
-    input_key = (
-        _split_s3(input_location)[1] if input_location.startswith("s3://") else input_location
+    source = parse_location(input_location, role="input")
+    target = parse_location(output, role="output")
+    keys = output_keys(source.key, target.key, shard_index, shard_count)
+    text = read_input(source)
+    input_format = "sdf" if source.key.lower().endswith(SDF_SUFFIXES) else "csv"
+    result = process_shard(
+        text, shard_index=shard_index, shard_count=shard_count, input_format=input_format
     )
-    keys = output_keys(input_key, prefix, shard_index, shard_count)
     summary = result.summary()
-    summary["written"] = write_outputs(output, keys, render(result))
+    summary["input"] = source.text
+    summary["written"] = write_outputs(target, keys, render(result))
     return summary
 
 
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    return int(value) if value else default
+def _ascii_int(name: str, value: str) -> int:
+    if not _ASCII_INT.fullmatch(value):
+        raise InputError(f"{name}={value!r}: expected a whole number 0-999999999 in ASCII digits")
+    return int(value)
+
+
+def _from_env(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    return _ascii_int(name, value) if value else default
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # one line, exit 2 (argparse prints usage too)
+        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m compounds", description=__doc__.split("\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="python -m compounds", description=(__doc__ or "").split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run_parser = commands.add_parser("run", help="process one shard of a compounds CSV")
-    run_parser.add_argument("--input", required=True, help="s3://bucket/key.csv or a local path")
+    run_parser.add_argument(
+        "--input", required=True, help="s3://bucket/key.csv or a local path (.sdf: SDF)"
+    )
     run_parser.add_argument("--output", required=True, help="s3://bucket/prefix/ or a folder")
     run_parser.add_argument(
-        "--shard-index",
-        type=int,
-        default=None,
-        help="this shard (default: $AWS_BATCH_JOB_ARRAY_INDEX, else 0)",
+        "--shard-index", help="this shard (default: $AWS_BATCH_JOB_ARRAY_INDEX, else 0)"
     )
-    run_parser.add_argument(
-        "--shard-count",
-        type=int,
-        default=None,
-        help="shards in all (default: $SHARD_COUNT, else 1)",
-    )
+    run_parser.add_argument("--shard-count", help="shards in all (default: $SHARD_COUNT, else 1)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
 
     try:
         shard_index = (
-            args.shard_index
+            _ascii_int("--shard-index", args.shard_index)
             if args.shard_index is not None
-            else _env_int("AWS_BATCH_JOB_ARRAY_INDEX", 0)
+            else _from_env("AWS_BATCH_JOB_ARRAY_INDEX", 0)
         )
         shard_count = (
-            args.shard_count if args.shard_count is not None else _env_int("SHARD_COUNT", 1)
+            _ascii_int("--shard-count", args.shard_count)
+            if args.shard_count is not None
+            else _from_env("SHARD_COUNT", 1)
         )
         summary = run(args.input, args.output, shard_index=shard_index, shard_count=shard_count)
-    except (InputError, ValueError) as err:
+    except InputError as err:
         LOG.error("input error: %s", err)
         return 2
+    except (BotoCoreError, ClientError) as err:
+        # Throttling and 5xx were retried by the client; what is left is not the input's fault
+        # and repeating the job would not help either. One line, for the log and the alarm.
+        LOG.error("AWS error: %s", str(err).replace("\n", " "))
+        return 1
     # One JSON line: what CloudWatch Logs Insights and the submit tool's user read.
     print(json.dumps(summary, sort_keys=True))
     return 0

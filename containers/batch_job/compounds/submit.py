@@ -4,7 +4,7 @@
         --job-definition <JobDefinitionArn> --shards 4 compounds.csv
 
 The stack's outputs give the bucket, queue and definition. The input goes to ``input/<name>``
-and results appear under ``output/<stem>/shards-<N>/`` (a part, errors and summary file per
+and results appear under ``output/<stem>/shards-<N>/`` (a part, rejects and summary file per
 shard).
 Exit status: 0 when the job succeeded, 1 when it failed, 2 on bad arguments.
 """
@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+
+from .paths import safe_stem
 
 TERMINAL = ("SUCCEEDED", "FAILED")
 MAX_ARRAY_SIZE = 10_000  # Batch's limit on array job size
@@ -90,7 +92,7 @@ def follow(
 
 def main(argv: Sequence[str] | None = None, *, sleep: Callable[[float], None] = time.sleep) -> int:
     parser = argparse.ArgumentParser(prog="python -m compounds.submit", description=__doc__)
-    parser.add_argument("csv", type=Path, help="the local compounds CSV to upload")
+    parser.add_argument("csv", type=Path, help="the local compounds CSV (id,smiles) to upload")
     parser.add_argument("--bucket", required=True)
     parser.add_argument("--job-queue", required=True, help="name or ARN")
     parser.add_argument("--job-definition", required=True, help="name, name:revision or ARN")
@@ -120,7 +122,8 @@ def main(argv: Sequence[str] | None = None, *, sleep: Callable[[float], None] = 
         return 0
     job = follow(batch, job_id, poll_seconds=args.poll_seconds, sleep=sleep)
     if job["status"] == "SUCCEEDED":
-        print(f"results under s3://{args.bucket}/output/{args.csv.stem}/shards-{args.shards}/")
+        stem = safe_stem(key)
+        print(f"results under s3://{args.bucket}/output/{stem}/shards-{args.shards}/")
         return 0
     print(f"failed: {job.get('statusReason', 'no reason given')}", file=sys.stderr)
     return 1
