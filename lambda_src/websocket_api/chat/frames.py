@@ -3,7 +3,7 @@
 A frame is a JSON object whose ``action`` picks the route (API Gateway's route selection
 expression is ``$request.body.action``). Wrong types are rejected, not coerced, and unknown
 fields are rejected, not ignored. Every rejection is a :class:`BadFrame` whose message tells
-the client what to fix.
+the client what to fix; no input, however deeply nested, ends in another exception.
 """
 
 from __future__ import annotations
@@ -61,7 +61,10 @@ def parse(body: str | None, *, is_base64: bool = False) -> JoinFrame | SendFrame
         raise BadFrame(413, f"frame exceeds {MAX_FRAME_BYTES} bytes")
     try:
         data = json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
+    except (ValueError, RecursionError):
+        # RecursionError: JSON nested deeper than the interpreter's stack (about 1,500 levels on
+        # 3.11) is bad input like any other, whatever MAX_FRAME_BYTES allows. UnicodeDecodeError
+        # is a ValueError.
         raise BadFrame(400, "frame is not valid JSON") from None
     if not isinstance(data, dict):
         raise BadFrame(400, "frame must be a JSON object")

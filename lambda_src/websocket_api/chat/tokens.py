@@ -45,10 +45,10 @@ class InvalidToken(Exception):
     """The token is not one this API issued, or no longer valid; the message says which."""
 
 
-def canonical_parts(token: str) -> list[str]:
+def canonical_parts(token: str, *, max_chars: int = MAX_TOKEN_CHARS) -> list[str]:
     """The token's dot-separated parts, each checked to be canonical unpadded base64url: the
     only spelling of its bytes (one token, one string), or :class:`InvalidToken`."""
-    if len(token) > MAX_TOKEN_CHARS:
+    if len(token) > max_chars:
         raise InvalidToken("token is too long")
     pieces = token.split(".")
     if len(pieces) != 3:
@@ -95,11 +95,15 @@ def _claims(key: bytes, token: str) -> dict[str, Any]:
     return dict(claims)
 
 
-def check_claims(claims: dict[str, Any], *, now: int, max_lifetime: int) -> str:
-    """The subject of signed ``claims`` under this API's rules, or :class:`InvalidToken`."""
-    subject, expires_at = claims.get("sub"), claims.get("exp")
+def check_subject(subject: Any) -> str:
     if not isinstance(subject, str) or not _SUBJECT.fullmatch(subject):
         raise InvalidToken("token subject is missing or malformed")
+    return subject
+
+
+def check_claims(claims: dict[str, Any], *, now: int, max_lifetime: int) -> str:
+    """The subject of signed ``claims`` under this API's rules, or :class:`InvalidToken`."""
+    subject, expires_at = check_subject(claims.get("sub")), claims.get("exp")
     if not isinstance(expires_at, int) or isinstance(expires_at, bool):
         raise InvalidToken("token expiry is missing or not an integer")
     if expires_at <= now:
