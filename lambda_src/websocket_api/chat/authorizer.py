@@ -20,16 +20,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from . import tracing
 from .tokens import InvalidToken, verify
 
 SECRET_CACHE_SECONDS = 300
 
 logger = Logger()
-tracer = Tracer()
+tracer = tracing.tracer()
 metrics = Metrics()
 _MAX_LIFETIME = int(os.environ.get("MAX_TOKEN_LIFETIME_SECONDS", "3600"))
 VERIFIER = os.environ.get("TOKEN_VERIFIER", "hmac")
