@@ -384,11 +384,12 @@ def _link_or_copy(source: str, destination: str) -> None:
 class _WheelsAndSources:
     """CDK local bundling (no Docker): the asset is the installed wheels plus the sources."""
 
-    def __init__(self, code_path: Path) -> None:
+    def __init__(self, code_path: Path, cache: Path | None = None) -> None:
         self._code_path = code_path
+        self._cache = cache
 
     def try_bundle(self, output_dir: str, *_args: Any, **_kwargs: Any) -> bool:
-        installed = install_dependencies(self._code_path / REQUIREMENTS)
+        installed = install_dependencies(self._code_path / REQUIREMENTS, self._cache)
         shutil.copytree(installed, output_dir, dirs_exist_ok=True, copy_function=_link_or_copy)
         for path in _source_files(self._code_path):
             relative = path.relative_to(self._code_path)
