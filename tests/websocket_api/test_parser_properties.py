@@ -26,7 +26,7 @@ NOW = 1_800_000_000
 HOUR = 3600
 # Deterministic in CI: a fixed budget and a derandomized seed, no per-example deadline on a
 # shared, busy machine.
-PROPERTY = settings(max_examples=200, deadline=None, derandomize=True)
+PROPERTY = settings(max_examples=200, deadline=None, derandomize=True, database=None)
 
 
 @pytest.fixture(scope="module")
