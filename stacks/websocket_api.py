@@ -109,11 +109,14 @@ class WebSocketApi(Construct):
 
     Builds: a DynamoDB table of live connections with a ``room`` index (unless ``table`` is
     given), a Python 3.13 arm64 chat function for ``$connect``, ``$disconnect``, ``$default``,
-    ``join`` and ``send``, an authorizer function and its signing secret (``auth=TOKEN``), a
-    WebSocket API and stage, alarms to an SNS topic and a dashboard.
+    ``join`` and ``send``, an authorizer function and its signing secret (``auth=TOKEN``) or
+    an authorizer of an existing Cognito user pool's tokens (``auth=COGNITO``), a WebSocket API
+    and stage, alarms to an SNS topic and a dashboard. The functions carry PyJWT and
+    cryptography, bundled at synth from ``requirements.txt`` without Docker.
 
     Secure defaults: ``$connect`` needs a valid, unexpired HS256 token (query string ``token``)
-    signed with a generated 64-character secret, or SigV4 (``auth=IAM``); table on-demand with
+    signed with a generated 64-character secret, a Cognito id/access token for an accepted app
+    client (``auth=COGNITO``), or SigV4 (``auth=IAM``); table on-demand with
     point-in-time recovery, encryption, TTL on ``expires_at`` so connections API Gateway never
     reported closed still expire, deletion protection and RETAIN (DESTROY only on request);
     functions with X-Ray, JSON logs kept ``log_retention``, the chat function limited to the
