@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -45,6 +47,10 @@ DEFAULT_CODE_PATH = Path(__file__).resolve().parent.parent / "lambda_src" / "web
 # Anything else (no action, unknown action, not JSON) goes to $default, which answers with an
 # error frame.
 MESSAGE_ROUTES = ("join", "send")
+
+# Cognito token kinds the authorizer may accept (refresh tokens are never bearer tokens).
+COGNITO_TOKEN_USES = ("id", "access")
+_USER_POOL_ID = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d+_[0-9A-Za-z]+")
 
 # Where chat.authorizer looks for the token. API Gateway refuses (401) a connect that lacks any
 # listed source, so listing both would demand the token twice; pick one. An identity source the
@@ -88,6 +94,9 @@ class ConnectAuth(enum.Enum):
 
     #: A Lambda authorizer verifies an HS256 token signed with a Secrets Manager secret.
     TOKEN = "token"  # noqa: S105 - the name of a mode, not a credential
+    #: A Lambda authorizer verifies a Cognito user pool's id or access token against the pool's
+    #: published keys (JWKS): the users who sign in to the REST API connect here too.
+    COGNITO = "cognito"
     #: SigV4-signed connect requests; callers need ``execute-api:Invoke`` on
     #: ``<api>/<stage>/$connect``.
     IAM = "iam"
@@ -100,11 +109,14 @@ class WebSocketApi(Construct):
 
     Builds: a DynamoDB table of live connections with a ``room`` index (unless ``table`` is
     given), a Python 3.13 arm64 chat function for ``$connect``, ``$disconnect``, ``$default``,
-    ``join`` and ``send``, an authorizer function and its signing secret (``auth=TOKEN``), a
-    WebSocket API and stage, alarms to an SNS topic and a dashboard.
+    ``join`` and ``send``, an authorizer function and its signing secret (``auth=TOKEN``) or
+    an authorizer of an existing Cognito user pool's tokens (``auth=COGNITO``), a WebSocket API
+    and stage, alarms to an SNS topic and a dashboard. The functions carry PyJWT and
+    cryptography, bundled at synth from ``requirements.txt`` without Docker.
 
     Secure defaults: ``$connect`` needs a valid, unexpired HS256 token (query string ``token``)
-    signed with a generated 64-character secret, or SigV4 (``auth=IAM``); table on-demand with
+    signed with a generated 64-character secret, a Cognito id/access token for an accepted app
+    client (``auth=COGNITO``), or SigV4 (``auth=IAM``); table on-demand with
     point-in-time recovery, encryption, TTL on ``expires_at`` so connections API Gateway never
     reported closed still expire, deletion protection and RETAIN (DESTROY only on request);
     functions with X-Ray, JSON logs kept ``log_retention``, the chat function limited to the
@@ -138,6 +150,9 @@ class WebSocketApi(Construct):
         throttle_burst_limit: int = 200,
         auth: ConnectAuth = ConnectAuth.TOKEN,
         token_secret: secretsmanager.ISecret | None = None,
+        user_pool: cognito.IUserPool | None = None,
+        user_pool_client_ids: Sequence[str] = (),
+        cognito_token_use: Sequence[str] = COGNITO_TOKEN_USES,
         token_identity_source: Sequence[str] = (TOKEN_IN_QUERY_STRING,),
         max_token_lifetime: Duration | None = None,
         connection_ttl: Duration | None = None,
@@ -156,9 +171,15 @@ class WebSocketApi(Construct):
             bounds the room size one message can reach (default 29 s, API Gateway's limit).
         :param throttle_rate_limit: steady-state messages per second across the stage.
         :param throttle_burst_limit: burst of messages across the stage.
-        :param auth: how ``$connect`` is authorized (TOKEN, IAM or NONE).
+        :param auth: how ``$connect`` is authorized (TOKEN, COGNITO, IAM or NONE).
         :param token_secret: an existing secret whose string is the HS256 signing key; one with
             a generated 64-character key is created when not given.
+        :param user_pool: with ``auth=COGNITO``, the pool whose users may connect (e.g.
+            ``ServerlessApi.user_pool``, or ``cognito.UserPool.from_user_pool_id(...)``).
+        :param user_pool_client_ids: with ``auth=COGNITO``, the app clients whose tokens are
+            accepted (an id token's ``aud``, an access token's ``client_id``); at least one.
+        :param cognito_token_use: which Cognito tokens are accepted: ``"id"`` and/or
+            ``"access"`` (both by default).
         :param token_identity_source: where API Gateway must find the token before it calls the
             authorizer (a connect without it is refused with 401 at no Lambda cost):
             ``(TOKEN_IN_QUERY_STRING,)`` (``?token=``, the default: browsers cannot set headers
@@ -175,7 +196,8 @@ class WebSocketApi(Construct):
         super().__init__(scope, id)
         if token_secret is not None and auth is not ConnectAuth.TOKEN:
             raise ValueError(f"token_secret is only used with auth=ConnectAuth.TOKEN, not {auth}")
-        if auth is ConnectAuth.TOKEN:
+        _check_cognito(auth, user_pool, user_pool_client_ids, cognito_token_use)
+        if auth in (ConnectAuth.TOKEN, ConnectAuth.COGNITO):
             _check_token_sources(token_identity_source)
         self._room_index_name = room_index_name
 
@@ -231,28 +253,43 @@ class WebSocketApi(Construct):
         self._grant_post_to_connections(self.function)
 
         connect_authorizer: apigwv2.IWebSocketRouteAuthorizer | None = None
+        verifier_environment: dict[str, str] | None = None
         if self.token_secret is not None:
+            verifier_environment = {
+                "TOKEN_SECRET_ARN": self.token_secret.secret_arn,
+                "MAX_TOKEN_LIFETIME_SECONDS": str(
+                    int((max_token_lifetime or Duration.hours(1)).to_seconds())
+                ),
+            }
+        elif user_pool is not None:
+            # No grant: the pool's keys are public (HTTPS, no AWS call), and nothing is secret.
+            verifier_environment = {
+                "TOKEN_VERIFIER": "cognito",
+                "COGNITO_USER_POOL_ID": user_pool.user_pool_id,
+                "COGNITO_CLIENT_IDS": ",".join(user_pool_client_ids),
+                "COGNITO_TOKEN_USE": ",".join(cognito_token_use),
+            }
+        if verifier_environment is not None:
+            kind = "HS256" if self.token_secret is not None else "Cognito user pool"
             self.authorizer_function = python_function(
                 self,
                 "Authorizer",
                 handler="chat.authorizer.lambda_handler",
-                description="Chat WebSocket $connect authorizer: verifies HS256 tokens",
+                description=f"Chat WebSocket $connect authorizer: verifies {kind} tokens",
                 code_path=str(code_path),
                 memory_size=256,
                 timeout=Duration.seconds(5),
                 log_retention=log_retention,
                 removal_policy=removal_policy,
                 environment={
-                    "TOKEN_SECRET_ARN": self.token_secret.secret_arn,
-                    "MAX_TOKEN_LIFETIME_SECONDS": str(
-                        int((max_token_lifetime or Duration.hours(1)).to_seconds())
-                    ),
+                    **verifier_environment,
                     "POWERTOOLS_SERVICE_NAME": "websocket-chat-authorizer",
                     "POWERTOOLS_METRICS_NAMESPACE": "WebSocketApi",
                     "POWERTOOLS_LOG_LEVEL": "INFO",
                 },
             )
-            self.token_secret.grant_read(self.authorizer_function)
+            if self.token_secret is not None:
+                self.token_secret.grant_read(self.authorizer_function)
             connect_authorizer = authorizers.WebSocketLambdaAuthorizer(
                 "TokenAuthorizer",
                 self.authorizer_function,
@@ -520,6 +557,30 @@ class WebSocketApi(Construct):
         return dashboard
 
 
+def _check_cognito(
+    auth: ConnectAuth,
+    user_pool: cognito.IUserPool | None,
+    client_ids: Sequence[str],
+    token_uses: Sequence[str],
+) -> None:
+    if auth is not ConnectAuth.COGNITO:
+        if user_pool is not None or client_ids:
+            raise ValueError(
+                f"user_pool and user_pool_client_ids are only used with auth=ConnectAuth.COGNITO,"
+                f" not {auth}"
+            )
+        return
+    if user_pool is None or not client_ids:
+        raise ValueError(
+            "auth=ConnectAuth.COGNITO needs user_pool and at least one of user_pool_client_ids"
+        )
+    if not token_uses or not set(token_uses) <= set(COGNITO_TOKEN_USES):
+        raise ValueError(
+            f"cognito_token_use={list(token_uses)!r}: expected a non-empty subset of "
+            f"{list(COGNITO_TOKEN_USES)}"
+        )
+
+
 def _check_token_sources(sources: Sequence[str]) -> None:
     def read_by_authorizer(source: str) -> bool:  # header names match in any case
         return source == TOKEN_IN_QUERY_STRING or source.lower() == TOKEN_IN_HEADER.lower()
@@ -550,21 +611,23 @@ class _JsonAccessLogs:
 class WebSocketApiStack(Stack):
     """Deploys one ``WebSocketApi``. Context keys (``WebSocketApi:<key>`` or ``<key>``):
     ``removal_policy`` (retain|destroy), ``alarm_email``, ``throttle_rate_limit``,
-    ``throttle_burst_limit``, ``auth`` (token|iam|none), ``token_source`` (query|header, where
-    a token is read), ``cloudwatch_role`` (true|false)."""
+    ``throttle_burst_limit``, ``auth`` (token|cognito|iam|none), ``token_source``
+    (query|header, where a token is read), ``cloudwatch_role`` (true|false), and with
+    ``auth=cognito``: ``cognito_user_pool_id`` and ``cognito_client_ids`` (comma-separated)."""
 
     def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
         super().__init__(scope, id, **kwargs)
         config = ContextConfig(self, id)
         auth = config.get_str("auth", ConnectAuth.TOKEN.value)
         if auth not in {a.value for a in ConnectAuth}:
-            raise ValueError(f"context {id}:auth={auth!r}: expected token, iam or none")
+            raise ValueError(f"context {id}:auth={auth!r}: expected token, cognito, iam or none")
         sources = {"query": TOKEN_IN_QUERY_STRING, "header": TOKEN_IN_HEADER}
         token_source = config.get_str("token_source", "query")
         if token_source not in sources:
             raise ValueError(
                 f"context {id}:token_source={token_source!r}: expected query or header"
             )
+        user_pool, client_ids = self._user_pool(config, id, ConnectAuth(auth))
         chat = WebSocketApi(
             self,
             "Chat",
@@ -573,6 +636,8 @@ class WebSocketApiStack(Stack):
             throttle_rate_limit=config.get_int("throttle_rate_limit", 100),
             throttle_burst_limit=config.get_int("throttle_burst_limit", 200),
             auth=ConnectAuth(auth),
+            user_pool=user_pool,
+            user_pool_client_ids=client_ids,
             token_identity_source=[sources[token_source]],
             create_cloudwatch_role=config.get_bool("cloudwatch_role", True),
         )
@@ -587,3 +652,23 @@ class WebSocketApiStack(Stack):
                 value=chat.token_secret.secret_arn,
                 description="HS256 key your backend signs connect tokens with",
             )
+
+    def _user_pool(
+        self, config: ContextConfig, id: str, auth: ConnectAuth
+    ) -> tuple[cognito.IUserPool | None, list[str]]:
+        """With auth=cognito: the existing pool and app clients named in context."""
+        if auth is not ConnectAuth.COGNITO:
+            return None, []
+        pool_id = config.get_optional_str("cognito_user_pool_id")
+        if pool_id is None or not _USER_POOL_ID.fullmatch(pool_id):
+            raise ValueError(
+                f"context {id}:cognito_user_pool_id={pool_id!r}: expected a user pool id "
+                "(<region>_<id>, e.g. ServerlessApi's UserPoolId output) with auth=cognito"
+            )
+        client_ids = config.get_list("cognito_client_ids", [])
+        if not client_ids or not all(re.fullmatch(r"[\w+]{1,128}", c) for c in client_ids):
+            raise ValueError(
+                f"context {id}:cognito_client_ids={client_ids!r}: expected one or more app "
+                "client ids (comma-separated) with auth=cognito"
+            )
+        return cognito.UserPool.from_user_pool_id(self, "UserPool", pool_id), client_ids

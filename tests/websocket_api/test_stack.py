@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 from aws_cdk import App, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk.assertions import Match, Template
@@ -616,3 +618,164 @@ def test_the_stack_refuses_an_unknown_token_source() -> None:
     app = App(context={"WebSocketApi:token_source": "cookie"})
     with pytest.raises(ValueError, match="token_source"):
         WebSocketApiStack(app, "WebSocketApi")
+
+
+# -- The bundled dependencies ------------------------------------------------------------------
+
+
+def test_the_chat_asset_carries_the_arm64_wheels_and_not_the_runtime_or_layer(
+    synth: Synth, template: Template
+) -> None:
+    functions = template.find_resources("AWS::Lambda::Function")
+    keys = {
+        f["Properties"]["Code"]["S3Key"] for f in functions.values() if "Handler" in f["Properties"]
+    }
+    (key,) = keys  # both functions share one asset
+    asset = synth.outdir / f"asset.{key.removesuffix('.zip')}"
+    assert (asset / "chat" / "authorizer.py").is_file()
+    assert (asset / "jwt" / "api_jws.py").is_file()
+    assert (asset / "cryptography" / "hazmat" / "bindings" / "_rust.abi3.so").is_file()
+    (wheel,) = asset.glob("cryptography-*.dist-info/WHEEL")
+    tags = [
+        line.split(": ", 1)[1] for line in wheel.read_text().splitlines() if line.startswith("Tag:")
+    ]
+    assert tags
+    assert all(t.endswith("_aarch64") and "-abi3-" in t for t in tags)
+    assert list(asset.glob("_cffi_backend.cpython-313-aarch64-linux-gnu.so"))
+    for provided in ("boto3", "botocore", "aws_lambda_powertools", "pydantic"):
+        assert not (asset / provided).exists(), f"{provided} comes from the runtime or the layer"
+    assert not (asset / "requirements.txt").exists()
+
+
+# -- Cognito users ---------------------------------------------------------------------------
+
+POOL_ID = "eu-west-1_Ab12Cd34E"
+
+
+@pytest.fixture(scope="module")
+def cognito_template() -> Template:
+    app = App()
+    stack = Stack(app, "Cognito")
+    pool = cognito.UserPool.from_user_pool_id(stack, "Pool", POOL_ID)
+    WebSocketApi(
+        stack,
+        "Chat",
+        auth=ConnectAuth.COGNITO,
+        user_pool=pool,
+        user_pool_client_ids=["client1", "client2"],
+        cognito_token_use=["id"],
+        create_cloudwatch_role=False,
+    )
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    app.synth()
+    return Template.from_stack(stack)
+
+
+def test_cognito_connects_go_through_the_authorizer_with_the_pool_and_clients(
+    cognito_template: Template,
+) -> None:
+    cognito_template.has_resource_properties(
+        "AWS::ApiGatewayV2::Route", {"RouteKey": "$connect", "AuthorizationType": "CUSTOM"}
+    )
+    cognito_template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": AUTHORIZER,
+            "Environment": {
+                "Variables": Match.object_like(
+                    {
+                        "TOKEN_VERIFIER": "cognito",
+                        "COGNITO_USER_POOL_ID": POOL_ID,
+                        "COGNITO_CLIENT_IDS": "client1,client2",
+                        "COGNITO_TOKEN_USE": "id",
+                    }
+                )
+            },
+        },
+    )
+
+
+def test_cognito_mode_has_no_secret_and_the_authorizer_no_aws_permission(
+    cognito_template: Template,
+) -> None:
+    cognito_template.resource_count_is("AWS::SecretsManager::Secret", 0)
+    resources = cognito_template.to_json()["Resources"]
+    statements = _policy_statements(
+        resources, _id(cognito_template, "AWS::Lambda::Function", AUTHORIZER)
+    )
+    assert {tuple(_actions(s)) for s in statements} == {
+        ("logs:CreateLogStream", "logs:PutLogEvents"),
+        ("xray:PutTelemetryRecords", "xray:PutTraceSegments"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        pytest.param({"auth": ConnectAuth.COGNITO}, "needs user_pool", id="no-pool"),
+        pytest.param(
+            {"auth": ConnectAuth.COGNITO, "with_pool": True}, "needs user_pool", id="no-clients"
+        ),
+        pytest.param(
+            {"auth": ConnectAuth.COGNITO, "with_pool": True, "user_pool_client_ids": ["c"],
+             "cognito_token_use": ["refresh"]},
+            "cognito_token_use",
+            id="refresh-tokens",
+        ),
+        pytest.param({"with_pool": True}, "only used with auth=ConnectAuth.COGNITO", id="token"),
+    ],
+)  # fmt: skip
+def test_cognito_props_that_cannot_work_are_refused(kwargs: dict[str, Any], message: str) -> None:
+    stack = Stack(App(), "Mistake")
+    if kwargs.pop("with_pool", False):
+        kwargs["user_pool"] = cognito.UserPool.from_user_pool_id(stack, "Pool", POOL_ID)
+    with pytest.raises(ValueError, match=message):
+        WebSocketApi(stack, "Chat", **kwargs)
+
+
+def test_the_stack_takes_a_cognito_pool_from_context() -> None:
+    app = App(
+        context={
+            "WebSocketApi:auth": "cognito",
+            "WebSocketApi:cognito_user_pool_id": POOL_ID,
+            "WebSocketApi:cognito_client_ids": "abc123,def456",
+        }
+    )
+    stack = WebSocketApiStack(app, "WebSocketApi")
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::SecretsManager::Secret", 0)
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": AUTHORIZER,
+            "Environment": {
+                "Variables": Match.object_like(
+                    {"COGNITO_USER_POOL_ID": POOL_ID, "COGNITO_CLIENT_IDS": "abc123,def456"}
+                )
+            },
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("context", "key"),
+    [
+        pytest.param({"cognito_client_ids": "abc"}, "cognito_user_pool_id=None", id="no-pool"),
+        pytest.param(
+            {"cognito_user_pool_id": "my-pool", "cognito_client_ids": "abc"},
+            "cognito_user_pool_id='my-pool'",
+            id="bad-pool",
+        ),
+        pytest.param({"cognito_user_pool_id": POOL_ID}, "cognito_client_ids=[]", id="no-clients"),
+    ],
+)
+def test_the_stack_refuses_an_incomplete_cognito_context(context: dict[str, str], key: str) -> None:
+    app = App(
+        context={
+            "WebSocketApi:auth": "cognito",
+            **{f"WebSocketApi:{k}": v for k, v in context.items()},
+        }
+    )
+    with pytest.raises(ValueError, match=re.escape(f"context WebSocketApi:{key}")) as err:
+        WebSocketApiStack(app, "WebSocketApi")
+    assert "\n" not in str(err.value)

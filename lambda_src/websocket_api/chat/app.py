@@ -17,12 +17,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
-from . import connections, frames
+from . import connections, frames, tracing
 
 _THROTTLED = {
     "ProvisionedThroughputExceededException",
@@ -31,7 +31,7 @@ _THROTTLED = {
 }
 
 logger = Logger()
-tracer = Tracer()
+tracer = tracing.tracer()
 metrics = Metrics()
 table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
 # The stage's own https:// callback URL (not the event's domain), so posting keeps working
