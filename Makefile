@@ -72,6 +72,8 @@ bench: install ## Benchmarks (figures, not pass/fail): synth cost, cold start, h
 	$(PY) bench/thumbnails.py
 	$(PY) bench/scheduled_job_export.py
 	$(PY) bench/websocket_broadcast.py
+	$(PY) bench/lambda_bundling.py
+	$(PY) bench/batch_compounds.py
 
 bootstrap: install ## Prepare an AWS account/region for cdk deploy (once; uses your credentials).
 	$(PY) scripts/aws_credentials.py $(CDK_ARGS)
