@@ -29,12 +29,14 @@ from constructs import Construct
 from .shared import (
     DEFAULT_LOG_RETENTION,
     Alarms,
+    ConfigError,
     ContextConfig,
     acknowledge,
     api_gateway_logging_role,
     ensure_alarm_topic,
     function_graph,
     merge_props,
+    nag_text,
     python_function,
     secure_table_props,
 )
@@ -174,7 +176,7 @@ class WebSocketApi(Construct):
         """
         super().__init__(scope, id)
         if token_secret is not None and auth is not ConnectAuth.TOKEN:
-            raise ValueError(f"token_secret is only used with auth=ConnectAuth.TOKEN, not {auth}")
+            raise ConfigError(f"token_secret is only used with auth=ConnectAuth.TOKEN, not {auth}")
         if auth is ConnectAuth.TOKEN:
             _check_token_sources(token_identity_source)
         self._room_index_name = room_index_name
@@ -391,9 +393,8 @@ class WebSocketApi(Construct):
         if policy is not None:
             acknowledge(
                 policy,
-                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:"
-                f"<AWS::AccountId>:<{stack.get_logical_id(self._cfn_api)}>/"
-                f"{self.stage.stage_name}/POST/@connections/*]",
+                # Spelled from the ARN itself: region and account are literals in a pinned stack.
+                f"AwsSolutions-IAM5[Resource::{nag_text(self, connections_arn)}]",
                 "Connection ids are created by API Gateway at run time, so the ARN ends in a "
                 "wildcard; it is scoped to POST on this API's one stage.",
             )
@@ -525,7 +526,7 @@ def _check_token_sources(sources: Sequence[str]) -> None:
         return source == TOKEN_IN_QUERY_STRING or source.lower() == TOKEN_IN_HEADER.lower()
 
     if len(sources) != 1 or not read_by_authorizer(sources[0]):
-        raise ValueError(
+        raise ConfigError(
             f"token_identity_source={list(sources)!r}: expected ({TOKEN_IN_QUERY_STRING!r},) "
             f"or ({TOKEN_IN_HEADER!r},), the places the authorizer reads the token from"
         )
@@ -553,25 +554,29 @@ class WebSocketApiStack(Stack):
     ``throttle_burst_limit``, ``auth`` (token|iam|none), ``token_source`` (query|header, where
     a token is read), ``cloudwatch_role`` (true|false)."""
 
+    CONTEXT_KEYS = (
+        "removal_policy",
+        "alarm_email",
+        "throttle_rate_limit",
+        "throttle_burst_limit",
+        "auth",
+        "token_source",
+        "cloudwatch_role",
+    )
+
     def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
         super().__init__(scope, id, **kwargs)
-        config = ContextConfig(self, id)
-        auth = config.get_str("auth", ConnectAuth.TOKEN.value)
-        if auth not in {a.value for a in ConnectAuth}:
-            raise ValueError(f"context {id}:auth={auth!r}: expected token, iam or none")
+        config = ContextConfig(self, id, self.CONTEXT_KEYS)
+        auth = config.get_choice("auth", ConnectAuth.TOKEN.value, [a.value for a in ConnectAuth])
         sources = {"query": TOKEN_IN_QUERY_STRING, "header": TOKEN_IN_HEADER}
-        token_source = config.get_str("token_source", "query")
-        if token_source not in sources:
-            raise ValueError(
-                f"context {id}:token_source={token_source!r}: expected query or header"
-            )
+        token_source = config.get_choice("token_source", "query", list(sources))
         chat = WebSocketApi(
             self,
             "Chat",
             removal_policy=config.removal_policy(),
-            alarm_email=config.get_optional_str("alarm_email"),
-            throttle_rate_limit=config.get_int("throttle_rate_limit", 100),
-            throttle_burst_limit=config.get_int("throttle_burst_limit", 200),
+            alarm_email=config.get_email(),
+            throttle_rate_limit=config.get_int("throttle_rate_limit", 100, minimum=1),
+            throttle_burst_limit=config.get_int("throttle_burst_limit", 200, minimum=1),
             auth=ConnectAuth(auth),
             token_identity_source=[sources[token_source]],
             create_cloudwatch_role=config.get_bool("cloudwatch_role", True),
