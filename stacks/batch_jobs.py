@@ -651,11 +651,12 @@ class BatchJobsStack(Stack):
     @property
     def availability_zones(self) -> list[str]:
         """Never looked up in an account, even when the stack is pinned (shared.stack_zones)."""
-        return stack_zones(self, ContextConfig(self, self.node.id, self.CONTEXT_KEYS))
+        return self._zones
 
     def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
         super().__init__(scope, id, **kwargs)
         config = ContextConfig(self, id, self.CONTEXT_KEYS)
+        self._zones = stack_zones(self, config)
         schedule = config.get_schedule("schedule", None, at=False)
         compute = config.get_choice("compute", "fargate", ("fargate", "ec2"))
         instance_classes = []

@@ -925,11 +925,12 @@ class ContainerServiceStack(Stack):
     @property
     def availability_zones(self) -> list[str]:
         """Never looked up in an account, even when the stack is pinned (shared.stack_zones)."""
-        return stack_zones(self, ContextConfig(self, self.node.id, self.CONTEXT_KEYS))
+        return self._zones
 
     def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
         super().__init__(scope, id, **kwargs)
         config = ContextConfig(self, id, self.CONTEXT_KEYS)
+        self._zones = stack_zones(self, config)
         removal_policy = config.removal_policy()
         capacity = Capacity(
             config.get_choice("capacity", Capacity.FARGATE.value, [c.value for c in Capacity])
