@@ -229,32 +229,43 @@ class ScheduledJob(Construct):
             ),
             description=f"{description}: EventBridge Scheduler invokes the function",
         )
-        self.schedule = scheduler.Schedule(
-            self,
-            "Schedule",
-            schedule=schedule or _daily_at_two_utc(),
-            description=description,
-            enabled=enabled,
-            time_window=scheduler.TimeWindow.flexible(flexible_time_window)
-            if flexible_time_window
-            else scheduler.TimeWindow.off(),
-            target=targets.LambdaInvoke(
-                self.function,
-                input=scheduler.ScheduleTargetInput.from_object(
-                    {
-                        **(payload or {}),
-                        "scheduled_time": scheduler.ContextAttribute.scheduled_time,
-                        "attempt_number": scheduler.ContextAttribute.attempt_number,
-                        "execution_id": scheduler.ContextAttribute.execution_id,
-                        "schedule_arn": scheduler.ContextAttribute.schedule_arn,
-                    }
+        try:
+            self.schedule = scheduler.Schedule(
+                self,
+                "Schedule",
+                schedule=schedule or _daily_at_two_utc(),
+                description=description,
+                enabled=enabled,
+                time_window=scheduler.TimeWindow.flexible(flexible_time_window)
+                if flexible_time_window
+                else scheduler.TimeWindow.off(),
+                target=targets.LambdaInvoke(
+                    self.function,
+                    input=scheduler.ScheduleTargetInput.from_object(
+                        {
+                            **(payload or {}),
+                            "scheduled_time": scheduler.ContextAttribute.scheduled_time,
+                            "attempt_number": scheduler.ContextAttribute.attempt_number,
+                            "execution_id": scheduler.ContextAttribute.execution_id,
+                            "schedule_arn": scheduler.ContextAttribute.schedule_arn,
+                        }
+                    ),
+                    retry_attempts=retry_attempts,
+                    max_event_age=age,
+                    dead_letter_queue=self.dead_letter_queue,
+                    role=self.scheduler_role,
                 ),
-                retry_attempts=retry_attempts,
-                max_event_age=age,
-                dead_letter_queue=self.dead_letter_queue,
-                role=self.scheduler_role,
-            ),
-        )
+            )
+        except RuntimeError as err:
+            # Raised by aws-cdk-lib when the schedule's grant cannot reach the function.
+            if "Cannot modify permission" not in str(err):
+                raise
+            raise ConfigError(
+                "function: an imported function whose account the stack cannot know (imported "
+                "by ARN into an environment-agnostic stack); import it with "
+                "Function.from_function_attributes(..., same_environment=True), or with "
+                "skip_permissions=True if it already lets EventBridge Scheduler invoke it"
+            ) from None
         policy = self.scheduler_role.node.try_find_child("DefaultPolicy")
         if policy is not None:
             acknowledge(
