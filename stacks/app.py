@@ -89,10 +89,13 @@ def build_app(*, context: Mapping[str, Any] | None = None, outdir: str | None = 
     for name in names:
         try:
             STACKS[name](app, name, env=env, description=f"aws-cdk reference stack: {name}")
-        except UnavailableHere as err:
+        except ConfigError as err:
+            # Say which stack, unless the message already names it (context <Stack>:<key>).
+            message = str(err) if str(err).startswith("context ") else f"{name}: {err}"
             others = ",".join(n for n in names if n != name)
-            hint = f"; to synthesize the other stacks: -c stacks={others}" if others else ""
-            raise UnavailableHere(f"{name}: {err}{hint}") from err
+            if isinstance(err, UnavailableHere) and others:
+                message += f"; to synthesize the other stacks: -c stacks={others}"
+            raise type(err)(message) from err
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app
 

@@ -546,7 +546,7 @@ def _check_alarm_contact(email: str | None, use_existing: bool, region: str) -> 
             "other (a region holds one e-mail contact method)"
         )
     if not Token.is_unresolved(region) and region not in CONTACT_METHOD_REGIONS:
-        raise ConfigError(
+        raise UnavailableHere(
             f"alarm_email={email!r}: CloudFormation creates Lightsail e-mail contacts only in "
             f"{', '.join(sorted(CONTACT_METHOD_REGIONS))}, not {region}; create it once with "
             f"'aws lightsail create-contact-method --protocol Email --contact-endpoint {email} "
