@@ -449,6 +449,13 @@ def _is_cdk_key(key: str) -> bool:
     )
 
 
+def _closest(name: str, candidates: Collection[str]) -> str | None:
+    """The candidate ``name`` was probably meant to be (case ignored), or None."""
+    lowered = {c.lower(): c for c in candidates}
+    match = difflib.get_close_matches(name.lower(), lowered, n=1)
+    return lowered[match[0]] if match else None
+
+
 def unknown_context_error(
     context: Mapping[str, Any], stack_keys: Mapping[str, Collection[str]], app_keys: Collection[str]
 ) -> str | None:
@@ -462,17 +469,17 @@ def unknown_context_error(
         stack, sep, name = key.partition(":")
         if not sep:
             if key not in plain:
-                close = difflib.get_close_matches(key, plain, n=1)
-                hint = f"did you mean {close[0]}? " if close else ""
+                close = _closest(key, plain)
+                hint = f"did you mean {close}? " if close else ""
                 return f"context {key}: unknown key; {hint}known keys: {', '.join(sorted(plain))}"
         elif stack not in stack_keys:
-            close = difflib.get_close_matches(stack, stack_keys, n=1)
-            hint = f"did you mean {close[0]}:{name}? " if close else ""
+            close = _closest(stack, stack_keys)
+            hint = f"did you mean {close}:{name}? " if close else ""
             return f"context {key}: unknown stack {stack!r}; {hint}stacks: {', '.join(stack_keys)}"
         elif name not in stack_keys[stack]:
             known = sorted(stack_keys[stack])
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f"did you mean {stack}:{close[0]}? " if close else ""
+            close = _closest(name, known)
+            hint = f"did you mean {stack}:{close}? " if close else ""
             return f"context {key}: unknown key for {stack}; {hint}known keys: {', '.join(known)}"
     return None
 
