@@ -27,9 +27,13 @@ from .shared import (
     ContextConfig,
     acknowledge,
     api_gateway_logging_role,
+    arn_error,
+    check,
+    email_error,
     ensure_alarm_topic,
     function_graph,
     merge_props,
+    origin_error,
     python_function,
     secure_table_props,
 )
@@ -160,6 +164,19 @@ class ServerlessApi(Construct):
                 "DESTROY, not SNAPSHOT (the table has point-in-time recovery instead)"
             )
         origins = list(cors_allowed_origins or [])
+        for origin in origins:
+            check("cors_allowed_origins", origin, origin_error(origin))
+        if alarm_email is not None:
+            check("alarm_email", alarm_email, email_error(alarm_email))
+        if web_acl_arn is not None:
+            check("web_acl_arn", web_acl_arn, arn_error(web_acl_arn, "wafv2", "regional/webacl/"))
+        if throttle_rate_limit <= 0 or throttle_burst_limit < 1:
+            raise ConfigError(
+                f"throttle_rate_limit={throttle_rate_limit}, throttle_burst_limit="
+                f"{throttle_burst_limit}: expected a rate above 0 and a burst of 1 or more"
+            )
+        if quota_per_day is not None and quota_per_day < 1:
+            raise ConfigError(f"quota_per_day={quota_per_day}: expected 1 or more, or None")
 
         self.table: dynamodb.ITable = table or dynamodb.Table(
             self,

@@ -202,6 +202,15 @@ def arn_error(arn: str, service: str, resource: str = "") -> str | None:
     return None
 
 
+def origin_error(origin: str) -> str | None:
+    """Why ``origin`` is not a CORS origin (scheme, host, optional port, no path), or None."""
+    return (
+        None
+        if _ORIGIN.match(origin)
+        else "origins with a scheme and no path, like https://app.example.com"
+    )
+
+
 def email_error(email: str) -> str | None:
     return None if _EMAIL.match(email) else "an e-mail address like ops@example.com"
 
@@ -390,15 +399,7 @@ class ContextConfig:
 
     def get_origins(self, key: str) -> list[str]:
         """CORS origins: scheme and host (and port), no path, e.g. https://app.example.com."""
-        return self._get_checked_list(
-            key,
-            [],
-            lambda v: (
-                None
-                if _ORIGIN.match(v)
-                else "origins with a scheme and no path, like https://app.example.com"
-            ),
-        )
+        return self._get_checked_list(key, [], origin_error)
 
     def get_schedule(self, key: str, default: str | None, *, at: bool) -> str | None:
         """A schedule expression (EventBridge, or EventBridge Scheduler when ``at``)."""
@@ -516,6 +517,7 @@ def ensure_alarm_topic(
         )
         topic = sns.Topic(scope, id, master_key=key, enforce_ssl=True, display_name="Alarms")
     if email:
+        check("alarm_email", email, email_error(email))
         topic.add_subscription(subs.EmailSubscription(email))
     return topic
 

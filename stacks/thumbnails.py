@@ -147,6 +147,12 @@ class ThumbnailPipeline(Construct):
             raise ConfigError(f"widths must be 1..10000 pixels, got {widths}")
         if output_format is not None and output_format.upper() not in OUTPUT_FORMATS:
             raise ConfigError(f"output_format must be one of {OUTPUT_FORMATS} or None")
+        if not 128 <= memory_size <= 10_240:
+            raise ConfigError(f"memory_size={memory_size}: Lambda allows 128 to 10240 MB")
+        if reserved_concurrency is not None and reserved_concurrency < 1:
+            raise ConfigError(
+                f"reserved_concurrency={reserved_concurrency}: expected 1 or more, or None"
+            )
         if not 0 <= retry_attempts <= 2:
             raise ConfigError("retry_attempts must be 0, 1 or 2 (Lambda's limit)")
         filters = _suffix_filters(suffixes)

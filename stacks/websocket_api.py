@@ -33,6 +33,8 @@ from .shared import (
     ContextConfig,
     acknowledge,
     api_gateway_logging_role,
+    check,
+    email_error,
     ensure_alarm_topic,
     function_graph,
     merge_props,
@@ -175,6 +177,13 @@ class WebSocketApi(Construct):
         :param alarm_email: an address to subscribe to the alarm topic (confirm by e-mail).
         """
         super().__init__(scope, id)
+        if alarm_email is not None:
+            check("alarm_email", alarm_email, email_error(alarm_email))
+        if throttle_rate_limit <= 0 or throttle_burst_limit < 1:
+            raise ConfigError(
+                f"throttle_rate_limit={throttle_rate_limit}, throttle_burst_limit="
+                f"{throttle_burst_limit}: expected a rate above 0 and a burst of 1 or more"
+            )
         if token_secret is not None and auth is not ConnectAuth.TOKEN:
             raise ConfigError(f"token_secret is only used with auth=ConnectAuth.TOKEN, not {auth}")
         if auth is ConnectAuth.TOKEN:

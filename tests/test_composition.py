@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -237,4 +238,31 @@ def test_function_by_arn_in_an_agnostic_stack_is_refused_in_one_line() -> None:
     )
     with pytest.raises(ConfigError, match="same_environment=True") as caught:
         ScheduledJob(stack, "Job", function=function, max_concurrency=None)
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("build", "prop"),
+    [
+        (lambda s: ServerlessApi(s, "A", cors_allowed_origins=["app.example.com"]), "cors_allowed"),
+        (lambda s: ServerlessApi(s, "A", quota_per_day=0), "quota_per_day"),
+        (lambda s: WebSocketApi(s, "A", throttle_rate_limit=0), "throttle_rate_limit"),
+        (lambda s: TableExportJob(s, "A", alarm_email="ops"), "alarm_email"),
+        (lambda s: ThumbnailPipeline(s, "A", memory_size=64), "memory_size"),
+        (lambda s: ContainerRepository(s, "A", keep_tagged_images=0), "keep_tagged_images"),
+        (lambda s: FargateWebService(s, "A", cpu=256, memory_mib=8192), "memory_mib"),
+        (lambda s: FargateWebService(s, "A", nat_gateways=-1), "nat_gateways"),
+        (lambda s: FargateWebService(s, "A", min_capacity=5, max_capacity=2), "max_capacity=2"),
+        (lambda s: FargateWebService(s, "A", allowed_cidrs=["10.0.0.0/33"]), "allowed_cidrs"),
+        (lambda s: BatchJobQueue(s, "A", vcpus=0.3), "vcpus=0.3"),
+        (lambda s: BatchJobQueue(s, "A", compute="ec2", vcpus=1.5), "vcpus=1.5"),
+        (lambda s: LightsailSite(s, "A", instance_count=0), "instance_count"),
+    ],
+)  # fmt: skip
+def test_construct_props_are_refused_in_one_line_naming_the_prop(
+    build: Callable[[Stack], object], prop: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        build(Stack(App(), "Props"))
+    assert prop in str(caught.value)
     assert "\n" not in str(caught.value)
