@@ -384,3 +384,33 @@ def test_lightsail_in_a_region_without_it_names_the_stack_and_how_to_leave_it_ou
         "-c stacks=ServerlessApi,ScheduledJob,Thumbnails,WebSocketApi,ContainerService,BatchJobs"
     )
     assert "Traceback" not in result.stderr
+
+
+def test_lightsail_alarm_email_where_cloudformation_cannot_create_the_contact_is_refused() -> None:
+    with pytest.raises(ConfigError) as caught:
+        build_app(
+            context={
+                "stacks": "LightsailSite,ServerlessApi",
+                "region": "eu-west-2",
+                "LightsailSite:alarm_email": "ops@example.com",
+            }
+        )
+    message = str(caught.value)
+    assert message.startswith("LightsailSite: alarm_email='ops@example.com': CloudFormation")
+    assert "aws lightsail create-contact-method" in message
+    assert "use_existing_email_contact=true" in message
+    assert message.endswith("-c stacks=ServerlessApi")
+
+
+def test_lightsail_alarm_email_is_a_contact_where_cloudformation_offers_it() -> None:
+    app = build_app(
+        context={
+            "stacks": "LightsailSite",
+            "region": "us-west-2",
+            "LightsailSite:alarm_email": "ops@example.com",
+        }
+    )
+    template = Template.from_stack(app.node.find_child("LightsailSite"))  # type: ignore[arg-type]
+    template.has_resource_properties(
+        "AWS::Lightsail::ContactMethod", {"ContactEndpoint": "ops@example.com"}
+    )
