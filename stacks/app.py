@@ -7,6 +7,7 @@ what ``cdk deploy`` ships.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from .container_service import ContainerServiceStack
 from .lightsail_site import LightsailSiteStack
 from .scheduled_job import ScheduledJobStack
 from .serverless_api import ServerlessApiStack
+from .shared import ConfigError, UnavailableHere, unknown_context_error
 from .thumbnails import ThumbnailsStack
 from .websocket_api import WebSocketApiStack
 
@@ -37,6 +39,17 @@ STACKS: dict[str, type[Stack]] = {
 }
 
 
+# Context the app itself reads; every other key belongs to a stack (its CONTEXT_KEYS) or to CDK.
+APP_KEYS = ("account", "region", "stacks")
+_ACCOUNT = re.compile(r"^\d{12}$")
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+
+
+def context_keys() -> dict[str, frozenset[str]]:
+    """Stack name -> the context keys it reads (``<Stack>:<key>`` or plain ``<key>``)."""
+    return {name: frozenset(getattr(cls, "CONTEXT_KEYS", ())) for name, cls in STACKS.items()}
+
+
 def cdk_json_context() -> dict[str, Any]:
     """The context block of cdk.json (feature flags and defaults), for runs without the CLI."""
     return dict(json.loads((ROOT / "cdk.json").read_text())["context"])
@@ -47,7 +60,10 @@ def selected_stacks(names: str | None) -> list[str]:
     wanted = {n.strip() for n in (names or "").split(",") if n.strip()}
     unknown = wanted - set(STACKS)
     if unknown:
-        raise ValueError(f"unknown stack(s) {sorted(unknown)}; known: {list(STACKS)}")
+        raise ConfigError(
+            f"context stacks={names!r}: unknown stack(s) {sorted(unknown)}; "
+            f"expected names from {', '.join(STACKS)}"
+        )
     return [name for name in STACKS if not wanted or name in wanted]
 
 
@@ -63,10 +79,31 @@ def build_app(*, context: Mapping[str, Any] | None = None, outdir: str | None = 
         outdir=outdir,
         analytics_reporting=False,
     )
-    account = app.node.try_get_context("account")
-    region = app.node.try_get_context("region")
+    problem = unknown_context_error(app.node.get_all_context(), context_keys(), APP_KEYS)
+    if problem is not None:
+        raise ConfigError(problem)
+    account = _env_value(app, "account", _ACCOUNT, "a 12-digit AWS account id")
+    region = _env_value(app, "region", _REGION, "a region name such as eu-west-1")
     env = Environment(account=account, region=region) if account or region else None
-    for name in selected_stacks(app.node.try_get_context("stacks")):
-        STACKS[name](app, name, env=env, description=f"aws-cdk reference stack: {name}")
+    names = selected_stacks(_env_value(app, "stacks", None, ""))
+    for name in names:
+        try:
+            STACKS[name](app, name, env=env, description=f"aws-cdk reference stack: {name}")
+        except ConfigError as err:
+            # Say which stack, unless the message already names it (context <Stack>:<key>).
+            message = str(err) if str(err).startswith("context ") else f"{name}: {err}"
+            others = ",".join(n for n in names if n != name)
+            if isinstance(err, UnavailableHere) and others:
+                message += f"; to synthesize the other stacks: -c stacks={others}"
+            raise type(err)(message) from err
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app
+
+
+def _env_value(app: App, key: str, pattern: re.Pattern[str] | None, expected: str) -> str | None:
+    value = app.node.try_get_context(key)
+    if value in (None, ""):
+        return None
+    if pattern is not None and not pattern.match(str(value)):
+        raise ConfigError(f"context {key}={value!r}: expected {expected}")
+    return str(value)

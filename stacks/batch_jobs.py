@@ -29,14 +29,18 @@ from .shared import (
     CONTAINER_ENDPOINTS,
     DEFAULT_LOG_RETENTION,
     ECS_AGENT_ENDPOINTS,
+    FARGATE_MEMORY_MIB,
+    ConfigError,
     ContextConfig,
     access_logs_bucket,
     acknowledge,
     add_vpc_endpoints,
     ensure_alarm_topic,
+    fargate_size_error,
     flow_logged_vpc,
     merge_props,
     secure_bucket_props,
+    stack_zones,
 )
 
 DEFAULT_CONTAINER_PATH = Path(__file__).resolve().parent.parent / "containers" / "batch_job"
@@ -180,22 +184,41 @@ class BatchJobQueue(Construct):
         super().__init__(scope, id)
         self.node.set_context(ACCESS_LOGS_BY_BUCKET_POLICY, True)
         if compute not in ("fargate", "ec2"):
-            raise ValueError(f"compute={compute!r}: expected 'fargate' or 'ec2'")
+            raise ConfigError(f"compute={compute!r}: expected 'fargate' or 'ec2'")
         if not 1 <= retry_attempts <= 10:
-            raise ValueError(f"retry_attempts={retry_attempts}: Batch allows 1 to 10")
+            raise ConfigError(f"retry_attempts={retry_attempts}: Batch allows 1 to 10")
         if not 1 <= array_size <= 10_000:
-            raise ValueError(f"array_size={array_size}: Batch allows 1 to 10,000")
+            raise ConfigError(f"array_size={array_size}: Batch allows 1 to 10,000")
+        if max_vcpus < 1:
+            raise ConfigError(f"max_vcpus={max_vcpus}: expected 1 or more")
+        if timeout is not None and timeout.to_seconds() < 60:
+            raise ConfigError(f"timeout={timeout.to_seconds()}s: Batch needs at least 60 seconds")
+        memory_mib = (memory or Size.gibibytes(2)).to_mebibytes()
+        if compute == "fargate":
+            cpu_units = vcpus * 1024
+            size_error = (
+                fargate_size_error(int(cpu_units), int(memory_mib))
+                if cpu_units == int(cpu_units)
+                else "a Fargate size: 0.25, 0.5, 1, 2, 4, 8 or 16 vCPUs"
+            )
+            if size_error is not None:
+                raise ConfigError(
+                    f"vcpus={vcpus:g}, memory={memory_mib:g} MiB: expected "
+                    + size_error.replace("CPU units", "CPU units (1024 per vCPU)")
+                )
+        elif vcpus < 1 or vcpus != int(vcpus) or memory_mib < 1:
+            raise ConfigError(f"vcpus={vcpus:g}: expected a whole number of vCPUs on EC2")
         for name, prefix in (("input_prefix", input_prefix), ("output_prefix", output_prefix)):
             if not prefix.endswith("/") or prefix == "/":
-                raise ValueError(f"{name}={prefix!r}: expected a folder such as 'input/'")
+                raise ConfigError(f"{name}={prefix!r}: expected a folder such as 'input/'")
         if schedule is not None and not schedule_input_key.startswith(input_prefix):
             # The job role reads only under input_prefix: every scheduled run would fail.
-            raise ValueError(
+            raise ConfigError(
                 f"schedule_input_key={schedule_input_key!r} is not under "
                 f"input_prefix={input_prefix!r}, which is all the job may read"
             )
         if repository is not None and image is None and not tag:
-            raise ValueError("repository needs a tag (an immutable one, such as a git sha)")
+            raise ConfigError("repository needs a tag (an immutable one, such as a git sha)")
         fargate = compute == "fargate"
 
         created_vpc: ec2.Vpc | None = None
@@ -608,28 +631,77 @@ class BatchJobsStack(Stack):
     ``memory_mib``, ``timeout_minutes``, ``retry_attempts``, ``arm``, ``array_size``,
     ``schedule`` (a cron or rate expression; none by default)."""
 
+    CONTEXT_KEYS = (
+        "removal_policy",
+        "alarm_email",
+        "compute",
+        "spot",
+        "max_vcpus",
+        "instance_classes",
+        "arm",
+        "vcpus",
+        "memory_mib",
+        "timeout_minutes",
+        "retry_attempts",
+        "array_size",
+        "schedule",
+        "availability_zones",
+    )
+
+    @property
+    def availability_zones(self) -> list[str]:
+        """Never looked up in an account, even when the stack is pinned (shared.stack_zones)."""
+        return self._zones
+
     def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
         super().__init__(scope, id, **kwargs)
-        config = ContextConfig(self, id)
-        schedule = config.get_optional_str("schedule")
+        config = ContextConfig(self, id, self.CONTEXT_KEYS)
+        self._zones = stack_zones(self, config)
+        schedule = config.get_schedule("schedule", None, at=False)
+        compute = config.get_choice("compute", "fargate", ("fargate", "ec2"))
+        instance_classes = []
+        for name in config.get_list("instance_classes", []):
+            try:
+                instance_classes.append(ec2.InstanceClass[name.upper()])
+            except KeyError:
+                raise config.fail(
+                    "instance_classes", name, "EC2 instance classes such as c7g,m7g"
+                ) from None
+        vcpus = config.get_float("vcpus", 1)  # Fargate takes 0.25 and 0.5 too
+        memory_mib = config.get_int("memory_mib", 2048, minimum=1)
+        if compute == "fargate":
+            units = vcpus * 1024
+            if units not in FARGATE_MEMORY_MIB:
+                sizes = ", ".join(f"{u / 1024:g}" for u in FARGATE_MEMORY_MIB)
+                raise config.fail("vcpus", vcpus, f"a Fargate size, one of {sizes}")
+            if fargate_size_error(int(units), memory_mib) is not None:
+                allowed = FARGATE_MEMORY_MIB[int(units)]
+                raise config.fail(
+                    "memory_mib",
+                    memory_mib,
+                    f"with vcpus={vcpus:g} on Fargate, {allowed.start} to {allowed[-1]} "
+                    f"in steps of {allowed.step}",
+                )
+        elif vcpus < 1 or vcpus != int(vcpus):
+            raise config.fail(
+                "vcpus", vcpus, "a whole number of vCPUs (1 or more) with compute=ec2"
+            )
         queue = BatchJobQueue(
             self,
             "Compounds",
-            compute=config.get_str("compute", "fargate"),
+            compute=compute,
             spot=config.get_bool("spot", True),
-            max_vcpus=config.get_int("max_vcpus", 64),
-            instance_classes=[
-                ec2.InstanceClass[c.upper()] for c in config.get_list("instance_classes", [])
-            ],
+            max_vcpus=config.get_int("max_vcpus", 64, minimum=1),
+            instance_classes=instance_classes,
             arm=config.get_bool("arm", False),
-            vcpus=float(config.get_str("vcpus", "1")),  # Fargate takes 0.25 and 0.5 too
-            memory=Size.mebibytes(config.get_int("memory_mib", 2048)),
-            timeout=Duration.minutes(config.get_int("timeout_minutes", 60)),
-            retry_attempts=config.get_int("retry_attempts", 3),
-            array_size=config.get_int("array_size", 1),
+            vcpus=vcpus,
+            memory=Size.mebibytes(memory_mib),
+            timeout=Duration.minutes(config.get_int("timeout_minutes", 60, minimum=1)),
+            retry_attempts=config.get_int("retry_attempts", 3, minimum=1, maximum=10),
+            array_size=config.get_int("array_size", 1, minimum=1, maximum=10_000),
             schedule=events.Schedule.expression(schedule) if schedule else None,
             removal_policy=config.removal_policy(),
-            alarm_email=config.get_optional_str("alarm_email"),
+            alarm_email=config.get_email(),
         )
         CfnOutput(self, "JobQueueArn", value=queue.job_queue.job_queue_arn)
         CfnOutput(self, "JobDefinitionArn", value=queue.job_definition.job_definition_arn)

@@ -44,14 +44,21 @@ from .shared import (
     CONTAINER_ENDPOINTS,
     DEFAULT_LOG_RETENTION,
     ECS_AGENT_ENDPOINTS,
+    FARGATE_MEMORY_MIB,
     Alarms,
+    ConfigError,
     ContextConfig,
     access_logs_bucket,
     acknowledge,
     add_vpc_endpoints,
+    arn_error,
+    check,
+    cidr_error,
     ensure_alarm_topic,
+    fargate_size_error,
     flow_logged_vpc,
     merge_props,
+    stack_zones,
 )
 
 DEFAULT_IMAGE_DIRECTORY = Path(__file__).resolve().parent.parent / "containers" / "web"
@@ -119,7 +126,7 @@ class ContainerRepository(Construct):
         """
         super().__init__(scope, id)
         if keep_tagged_images < 1:
-            raise ValueError("keep_tagged_images must be at least 1")
+            raise ConfigError(f"keep_tagged_images={keep_tagged_images}: expected 1 or more")
         self.repository = ecr.Repository(
             self,
             "Repository",
@@ -272,9 +279,20 @@ class FargateWebService(Construct):
         """
         super().__init__(scope, id)
         if repository is not None and image is None and not image_tag:
-            raise ValueError("image_tag is required with repository (tags are immutable)")
+            raise ConfigError("image_tag is required with repository (tags are immutable)")
         if not 1 <= min_capacity <= max_capacity:
-            raise ValueError("need 1 <= min_capacity <= max_capacity")
+            raise ConfigError(
+                f"min_capacity={min_capacity}, max_capacity={max_capacity}: "
+                "expected 1 <= min_capacity <= max_capacity"
+            )
+        if nat_gateways < 0:
+            raise ConfigError(f"nat_gateways={nat_gateways}: expected 0 or more")
+        # The task definition is Fargate-compatible whatever the capacity.
+        check("memory_mib", memory_mib, fargate_size_error(cpu, memory_mib))
+        for cidr in allowed_cidrs:
+            check("allowed_cidrs", cidr, cidr_error(cidr))
+        if web_acl_arn is not None:
+            check("web_acl_arn", web_acl_arn, arn_error(web_acl_arn, "wafv2", "regional/webacl/"))
         arm = Architecture(architecture) == Architecture.ARM64
 
         created_vpc: ec2.Vpc | None = None
@@ -560,7 +578,7 @@ class FargateWebService(Construct):
                 ecs.CapacityProviderStrategy(capacity_provider="FARGATE_SPOT", weight=spot_weight),
             ]
         if not isinstance(self.cluster, ecs.Cluster):
-            raise ValueError("Capacity.EC2 needs an ecs.Cluster (to add the capacity provider)")
+            raise ConfigError("Capacity.EC2 needs an ecs.Cluster (to add the capacity provider)")
         provider = self._instances(self.cluster, instance_type, max_instances, arm)
         return [
             ecs.CapacityProviderStrategy(
@@ -885,50 +903,86 @@ class ContainerServiceStack(Stack):
     ``image_tag`` it runs that tag from the stack's repository instead (push it first).
     """
 
+    CONTEXT_KEYS = (
+        "removal_policy",
+        "alarm_email",
+        "capacity",
+        "architecture",
+        "keep_tagged_images",
+        "pull_account_ids",
+        "certificate_arn",
+        "image_tag",
+        "cpu",
+        "memory_mib",
+        "nat_gateways",
+        "min_capacity",
+        "max_capacity",
+        "allowed_cidrs",
+        "web_acl_arn",
+        "availability_zones",
+    )
+
+    @property
+    def availability_zones(self) -> list[str]:
+        """Never looked up in an account, even when the stack is pinned (shared.stack_zones)."""
+        return self._zones
+
     def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
         super().__init__(scope, id, **kwargs)
-        config = ContextConfig(self, id)
+        config = ContextConfig(self, id, self.CONTEXT_KEYS)
+        self._zones = stack_zones(self, config)
         removal_policy = config.removal_policy()
-        capacity_name = config.get_str("capacity", Capacity.FARGATE.value).lower()
-        try:
-            capacity = Capacity(capacity_name)
-        except ValueError:
-            raise ValueError(
-                f"context {id}:capacity={capacity_name!r}: expected one of "
-                f"{[c.value for c in Capacity]}"
-            ) from None
-        arch_name = config.get_str("architecture", Architecture.ARM64.value).lower()
-        if arch_name not in {a.value for a in Architecture}:
-            raise ValueError(f"context {id}:architecture={arch_name!r}: expected arm64 or x86_64")
+        capacity = Capacity(
+            config.get_choice("capacity", Capacity.FARGATE.value, [c.value for c in Capacity])
+        )
+        architecture = Architecture(
+            config.get_choice(
+                "architecture", Architecture.ARM64.value, [a.value for a in Architecture]
+            )
+        )
+        cpu = config.get_int("cpu", 512)
+        memory_mib = config.get_int("memory_mib", 1024)
+        if cpu not in FARGATE_MEMORY_MIB:
+            raise config.fail("cpu", cpu, f"one of {', '.join(map(str, FARGATE_MEMORY_MIB))}")
+        size_error = fargate_size_error(cpu, memory_mib)
+        if size_error is not None:
+            raise config.fail("memory_mib", memory_mib, size_error)
+        min_capacity = config.get_int("min_capacity", 2, minimum=1)
+        max_capacity = config.get_int("max_capacity", 10, minimum=1)
+        if max_capacity < min_capacity:
+            raise config.fail("max_capacity", max_capacity, f">= min_capacity ({min_capacity})")
 
         repository = ContainerRepository(
             self,
             "Repository",
-            keep_tagged_images=config.get_int("keep_tagged_images", 30),
-            pull_account_ids=config.get_list("pull_account_ids", []),
+            keep_tagged_images=config.get_int("keep_tagged_images", 30, minimum=1),
+            pull_account_ids=config.get_account_ids("pull_account_ids"),
             removal_policy=removal_policy,
         )
-        certificate_arn = config.get_optional_str("certificate_arn")
-        image_tag = config.get_optional_str("image_tag")
+        certificate_arn = config.get_arn("certificate_arn", "acm", "certificate/")
+        image_tag = config.get_matching(
+            "image_tag", r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", "an image tag (A-Z a-z 0-9 _ . -)"
+        )
         service = FargateWebService(
             self,
             "Web",
             repository=repository if image_tag else None,
             image_tag=image_tag,
-            architecture=Architecture(arch_name),
-            cpu=config.get_int("cpu", 512),
-            memory_mib=config.get_int("memory_mib", 1024),
+            architecture=architecture,
+            cpu=cpu,
+            memory_mib=memory_mib,
             capacity=capacity,
-            nat_gateways=config.get_int("nat_gateways", 0),
-            min_capacity=config.get_int("min_capacity", 2),
-            max_capacity=config.get_int("max_capacity", 10),
+            # Each NAT gateway sits in one of the VPC's two zones.
+            nat_gateways=config.get_int("nat_gateways", 0, minimum=0, maximum=2),
+            min_capacity=min_capacity,
+            max_capacity=max_capacity,
             certificate=acm.Certificate.from_certificate_arn(self, "Certificate", certificate_arn)
             if certificate_arn
             else None,
-            allowed_cidrs=config.get_list("allowed_cidrs", ["0.0.0.0/0"]),
-            web_acl_arn=config.get_optional_str("web_acl_arn"),
+            allowed_cidrs=config.get_cidrs("allowed_cidrs", ["0.0.0.0/0"]),
+            web_acl_arn=config.get_arn("web_acl_arn", "wafv2", "regional/webacl/"),
             removal_policy=removal_policy,
-            alarm_email=config.get_optional_str("alarm_email"),
+            alarm_email=config.get_email(),
         )
         CfnOutput(self, "Url", value=service.url)
         CfnOutput(self, "RepositoryUri", value=repository.repository_uri)

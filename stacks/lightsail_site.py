@@ -27,7 +27,7 @@ from aws_cdk import (
 from aws_cdk import aws_lightsail as lightsail
 from constructs import Construct
 
-from .shared import ContextConfig, merge_props
+from .shared import ConfigError, ContextConfig, UnavailableHere, merge_props
 
 DEFAULT_FIRST_BOOT_SCRIPT = (
     Path(__file__).resolve().parent.parent / "scripts" / "lightsail" / "first_boot.sh"
@@ -99,6 +99,11 @@ LIGHTSAIL_REGIONS: frozenset[str] = frozenset(
         "ap-southeast-5",
     }
 )
+
+# Regions where CloudFormation offers AWS::Lightsail::ContactMethod, according to the resource
+# data aws-cdk-lib validates templates against (@aws-cdk/core:validateAgainstDefaultRules):
+# elsewhere a template with one fails synth (F3006) and would fail to deploy.
+CONTACT_METHOD_REGIONS: frozenset[str] = frozenset({"us-east-1", "us-west-2", "eu-central-1"})
 
 # Lightsail's documented rule for resource names: 2-255 characters, start and end with a letter
 # or digit, letters, digits, periods, dashes and underscores in between (CloudFormation caps
@@ -218,15 +223,15 @@ class LightsailSite(Construct):
         _check_instance_count(instance_count, load_balancer)
         ssh_ipv4, ssh_ipv6 = _split_cidrs(ssh_allowed_cidrs)
         if auto_snapshot_time is not None and not _SNAPSHOT_TIME.match(auto_snapshot_time):
-            raise ValueError(
+            raise ConfigError(
                 f"auto_snapshot_time={auto_snapshot_time!r}: expected a whole hour in UTC, "
                 "HH:00 (00:00 to 23:00)"
             )
         if removal_policy == RemovalPolicy.SNAPSHOT:
-            raise ValueError(
+            raise ConfigError(
                 "removal_policy=SNAPSHOT: Lightsail resources support RETAIN or DESTROY"
             )
-        _check_alarm_contact(alarm_email, use_existing_email_contact)
+        _check_alarm_contact(alarm_email, use_existing_email_contact, stack.region)
         self.availability_zone = _availability_zone(
             stack.region, availability_zone_letter, availability_zone
         )
@@ -389,7 +394,7 @@ class LightsailSite(Construct):
                 f"{name.lower().replace('_', '-')[:38]}-media-{self.node.addr[-8:]}"
             )
             if not _BUCKET_NAME.match(bucket_name):
-                raise ValueError(
+                raise ConfigError(
                     f"media_bucket_name={bucket_name!r}: Lightsail bucket names are 3-54 "
                     "lowercase letters, digits and dashes, starting and ending with a letter "
                     "or digit"
@@ -495,14 +500,14 @@ class LightsailSite(Construct):
 
 def _check_choice(prop: str, value: str, allowed: Sequence[str] | Mapping[str, Any]) -> None:
     if value not in allowed:
-        raise ValueError(
+        raise ConfigError(
             f"{prop}={value!r} is not a known Lightsail value; use one of {list(allowed)}"
         )
 
 
 def _check_bundle(bundle: str) -> None:
     if "_ipv6_" in bundle:
-        raise ValueError(
+        raise ConfigError(
             f"bundle={bundle!r} is IPv6-only: it has no public IPv4 address, so no static IP "
             f"can attach; use one of {list(BUNDLES)} (dual-stack)"
         )
@@ -511,7 +516,7 @@ def _check_bundle(bundle: str) -> None:
 
 def _check_instance_name(name: str) -> None:
     if not _INSTANCE_NAME.match(name):
-        raise ValueError(
+        raise ConfigError(
             f"instance_name={name!r}: Lightsail names are 2-254 characters, letters, digits, "
             "dashes and underscores, starting and ending with a letter or digit (periods, "
             "though Lightsail allows them, cannot appear in the alarm and static IP names "
@@ -524,29 +529,36 @@ def _check_derived_names(name: str, derived: Sequence[str]) -> None:
     suffix; each must still fit Lightsail's 255-character limit."""
     for derived_name in derived:
         if len(derived_name) > _RESOURCE_NAME_MAX:
-            raise ValueError(
+            raise ConfigError(
                 f"instance_name={name!r} is too long: the name {derived_name!r} derived from it "
                 f"has {len(derived_name)} characters, over Lightsail's {_RESOURCE_NAME_MAX}"
             )
 
 
-def _check_alarm_contact(email: str | None, use_existing: bool) -> None:
+def _check_alarm_contact(email: str | None, use_existing: bool, region: str) -> None:
     if email is None:
         return
     if not _EMAIL.match(email):
-        raise ValueError(f"alarm_email={email!r}: expected an e-mail address like ops@example.com")
+        raise ConfigError(f"alarm_email={email!r}: expected an e-mail address like ops@example.com")
     if use_existing:
-        raise ValueError(
+        raise ConfigError(
             f"alarm_email={email!r} with use_existing_email_contact=True: pass one or the "
             "other (a region holds one e-mail contact method)"
+        )
+    if not Token.is_unresolved(region) and region not in CONTACT_METHOD_REGIONS:
+        raise UnavailableHere(
+            f"alarm_email={email!r}: CloudFormation creates Lightsail e-mail contacts only in "
+            f"{', '.join(sorted(CONTACT_METHOD_REGIONS))}, not {region}; create it once with "
+            f"'aws lightsail create-contact-method --protocol Email --contact-endpoint {email} "
+            f"--region {region}' and pass use_existing_email_contact=true instead"
         )
 
 
 def _check_instance_count(count: int, load_balancer: bool) -> None:
     if count < 1:
-        raise ValueError(f"instance_count={count}: expected 1 or more")
+        raise ConfigError(f"instance_count={count}: expected 1 or more")
     if count > 1 and not load_balancer:
-        raise ValueError(
+        raise ConfigError(
             f"instance_count={count}: more than one instance needs load_balancer=True, "
             "or visitors would reach only the instance their DNS record names"
         )
@@ -555,16 +567,16 @@ def _check_instance_count(count: int, load_balancer: bool) -> None:
 def _split_cidrs(cidrs: Sequence[str]) -> tuple[list[str], list[str]]:
     """IPv4 and IPv6 CIDRs apart (Lightsail keeps them in two lists), each checked."""
     if isinstance(cidrs, str):
-        raise ValueError(f"ssh_allowed_cidrs={cidrs!r}: expected a list of CIDRs, not a string")
+        raise ConfigError(f"ssh_allowed_cidrs={cidrs!r}: expected a list of CIDRs, not a string")
     ipv4: list[str] = []
     ipv6: list[str] = []
     for cidr in cidrs:
         try:
             network = ipaddress.ip_network(cidr, strict=True)
         except ValueError as err:
-            raise ValueError(f"ssh_allowed_cidrs: {cidr!r} is not a valid CIDR ({err})") from None
+            raise ConfigError(f"ssh_allowed_cidrs: {cidr!r} is not a valid CIDR ({err})") from None
         if network.prefixlen == 0:
-            raise ValueError(
+            raise ConfigError(
                 f"ssh_allowed_cidrs: {cidr!r} opens SSH to the whole internet; "
                 "list the addresses that need it"
             )
@@ -575,19 +587,21 @@ def _split_cidrs(cidrs: Sequence[str]) -> tuple[list[str], list[str]]:
 def _availability_zone(region: str, letter: str, zone: str | None) -> str:
     region_known = not Token.is_unresolved(region)
     if region_known and region not in LIGHTSAIL_REGIONS:
-        raise ValueError(
+        raise UnavailableHere(
             f"region {region!r}: Lightsail is not available there; use one of "
             f"{sorted(LIGHTSAIL_REGIONS)}"
         )
     if zone is not None:
         match = _AZ.match(zone)
         if match is None:
-            raise ValueError(f"availability_zone={zone!r}: expected a zone name like eu-west-2a")
+            raise ConfigError(f"availability_zone={zone!r}: expected a zone name like eu-west-2a")
         if region_known and match.group(1) != region:
-            raise ValueError(f"availability_zone={zone!r} is outside the stack's region {region!r}")
+            raise ConfigError(
+                f"availability_zone={zone!r} is outside the stack's region {region!r}"
+            )
         return zone
     if not re.fullmatch(r"[a-f]", letter):
-        raise ValueError(f"availability_zone_letter={letter!r}: expected one letter, a to f")
+        raise ConfigError(f"availability_zone_letter={letter!r}: expected one letter, a to f")
     # An environment-agnostic stack learns its region at deploy time.
     return f"{region}{letter}" if region_known else Fn.join("", [Aws.REGION, letter])
 
@@ -595,12 +609,12 @@ def _availability_zone(region: str, letter: str, zone: str | None) -> str:
 def _read_user_data(path: str | Path) -> str:
     file = Path(path)
     if not file.is_file():
-        raise ValueError(f"user_data_path={str(path)!r}: no such file")
+        raise ConfigError(f"user_data_path={str(path)!r}: no such file")
     data = file.read_text(encoding="utf-8")
     if len(data.encode()) > _USER_DATA_MAX_BYTES:
-        raise ValueError(f"user_data_path={str(path)!r}: larger than Lightsail's 16 KB limit")
+        raise ConfigError(f"user_data_path={str(path)!r}: larger than Lightsail's 16 KB limit")
     if not data.startswith("#!"):
-        raise ValueError(f"user_data_path={str(path)!r}: a launch script must start with #!")
+        raise ConfigError(f"user_data_path={str(path)!r}: a launch script must start with #!")
     return data
 
 
@@ -642,9 +656,30 @@ class LightsailSiteStack(Stack):
     ``alarm_email``, ``use_existing_email_contact``, ``database``, ``load_balancer``,
     ``media_bucket``, ``removal_policy``."""
 
+    CONTEXT_KEYS = (
+        "instance_name",
+        "blueprint",
+        "bundle",
+        "availability_zone_letter",
+        "availability_zone",
+        "instance_count",
+        "key_pair_name",
+        "ssh_allowed_cidrs",
+        "allow_browser_ssh",
+        "auto_snapshot_time",
+        "user_data",
+        "alarm_email",
+        "use_existing_email_contact",
+        "database",
+        "load_balancer",
+        "media_bucket",
+        "removal_policy",
+    )
+
     def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
         super().__init__(scope, id, **kwargs)
-        config = ContextConfig(self, id)
+        # The construct checks each value (the messages name these keys, which are its props).
+        config = ContextConfig(self, id, self.CONTEXT_KEYS)
         snapshot_time = config.get_str("auto_snapshot_time", "06:00")
         user_data = config.get_str("user_data", str(DEFAULT_FIRST_BOOT_SCRIPT))
         site = LightsailSite(
@@ -655,13 +690,15 @@ class LightsailSiteStack(Stack):
             bundle=config.get_str("bundle", "micro_3_0"),
             availability_zone_letter=config.get_str("availability_zone_letter", "a"),
             availability_zone=config.get_optional_str("availability_zone"),
-            instance_count=config.get_int("instance_count", 1),
-            key_pair_name=config.get_optional_str("key_pair_name"),
+            instance_count=config.get_int("instance_count", 1, minimum=1),
+            key_pair_name=config.get_matching(
+                "key_pair_name", r"[\w][\w.-]{0,254}", "a Lightsail key pair name"
+            ),
             ssh_allowed_cidrs=config.get_list("ssh_allowed_cidrs", []),
             allow_browser_ssh=config.get_bool("allow_browser_ssh", False),
             auto_snapshot_time=None if snapshot_time.lower() == "off" else snapshot_time,
             user_data_path=None if user_data.lower() == "none" else user_data,
-            alarm_email=config.get_optional_str("alarm_email"),
+            alarm_email=config.get_email(),
             use_existing_email_contact=config.get_bool("use_existing_email_contact", False),
             database=config.get_bool("database", False),
             load_balancer=config.get_bool("load_balancer", False),

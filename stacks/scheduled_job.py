@@ -28,7 +28,9 @@ from constructs import Construct
 from .shared import (
     ACCESS_LOGS_BY_BUCKET_POLICY,
     DEFAULT_LOG_RETENTION,
+    S3_BUCKET_NAME,
     Alarms,
+    ConfigError,
     ContextConfig,
     access_logs_bucket,
     acknowledge,
@@ -169,27 +171,27 @@ class ScheduledJob(Construct):
         super().__init__(scope, id)
         age = max_event_age or Duration.hours(1)
         if not 60 <= age.to_seconds() <= _MAX_EVENT_AGE.to_seconds():
-            raise ValueError("max_event_age must be between 1 minute and 6 hours")
+            raise ConfigError("max_event_age must be between 1 minute and 6 hours")
         if not 0 <= retry_attempts <= 185:
-            raise ValueError("retry_attempts must be between 0 and 185")
+            raise ConfigError("retry_attempts must be between 0 and 185")
         if not 0 <= function_retry_attempts <= 2:
-            raise ValueError("function_retry_attempts must be between 0 and 2")
+            raise ConfigError("function_retry_attempts must be between 0 and 2")
         if max_concurrency is not None and max_concurrency < 1:
-            raise ValueError("max_concurrency must be at least 1 (or None for unreserved)")
+            raise ConfigError("max_concurrency must be at least 1 (or None for unreserved)")
 
         self.dead_letter_queue: sqs.IQueue = dead_letter_queue or self._queue(removal_policy)
 
         if function is not None:
             if code_path is not None or handler is not None or environment:
-                raise ValueError("give either function or code_path and handler, not both")
+                raise ConfigError("give either function or code_path and handler, not both")
             if max_concurrency is not None:
-                raise ValueError(
+                raise ConfigError(
                     "max_concurrency cannot be applied to a function you pass: set its "
                     "reserved_concurrent_executions and pass max_concurrency=None"
                 )
             self.function: lambda_.IFunction = function
         elif code_path is None or handler is None:
-            raise ValueError("give code_path and handler (or an existing function)")
+            raise ConfigError("give code_path and handler (or an existing function)")
         else:
             self.function = python_function(
                 self,
@@ -205,11 +207,16 @@ class ScheduledJob(Construct):
                 removal_policy=removal_policy,
             )
         # Function errors: Lambda retries, then records the event and the error in the queue.
-        self.function.configure_async_invoke(
-            retry_attempts=function_retry_attempts,
-            max_event_age=age,
-            on_failure=destinations.SqsDestination(self.dead_letter_queue),
-        )
+        # A function imported without its role (from_function_arn) keeps the asynchronous
+        # settings its owner gave it: the queue could not be granted to a role we do not know.
+        # The schedule still invokes it; import it with from_function_attributes(role=...) to
+        # have its failures land in the queue too.
+        if self.function.role is not None:
+            self.function.configure_async_invoke(
+                retry_attempts=function_retry_attempts,
+                max_event_age=age,
+                on_failure=destinations.SqsDestination(self.dead_letter_queue),
+            )
 
         # Our own role rather than the stack-wide one the target would create, so the grant
         # and its acknowledgement stay inside this construct when it is copied.
@@ -222,32 +229,43 @@ class ScheduledJob(Construct):
             ),
             description=f"{description}: EventBridge Scheduler invokes the function",
         )
-        self.schedule = scheduler.Schedule(
-            self,
-            "Schedule",
-            schedule=schedule or _daily_at_two_utc(),
-            description=description,
-            enabled=enabled,
-            time_window=scheduler.TimeWindow.flexible(flexible_time_window)
-            if flexible_time_window
-            else scheduler.TimeWindow.off(),
-            target=targets.LambdaInvoke(
-                self.function,
-                input=scheduler.ScheduleTargetInput.from_object(
-                    {
-                        **(payload or {}),
-                        "scheduled_time": scheduler.ContextAttribute.scheduled_time,
-                        "attempt_number": scheduler.ContextAttribute.attempt_number,
-                        "execution_id": scheduler.ContextAttribute.execution_id,
-                        "schedule_arn": scheduler.ContextAttribute.schedule_arn,
-                    }
+        try:
+            self.schedule = scheduler.Schedule(
+                self,
+                "Schedule",
+                schedule=schedule or _daily_at_two_utc(),
+                description=description,
+                enabled=enabled,
+                time_window=scheduler.TimeWindow.flexible(flexible_time_window)
+                if flexible_time_window
+                else scheduler.TimeWindow.off(),
+                target=targets.LambdaInvoke(
+                    self.function,
+                    input=scheduler.ScheduleTargetInput.from_object(
+                        {
+                            **(payload or {}),
+                            "scheduled_time": scheduler.ContextAttribute.scheduled_time,
+                            "attempt_number": scheduler.ContextAttribute.attempt_number,
+                            "execution_id": scheduler.ContextAttribute.execution_id,
+                            "schedule_arn": scheduler.ContextAttribute.schedule_arn,
+                        }
+                    ),
+                    retry_attempts=retry_attempts,
+                    max_event_age=age,
+                    dead_letter_queue=self.dead_letter_queue,
+                    role=self.scheduler_role,
                 ),
-                retry_attempts=retry_attempts,
-                max_event_age=age,
-                dead_letter_queue=self.dead_letter_queue,
-                role=self.scheduler_role,
-            ),
-        )
+            )
+        except RuntimeError as err:
+            # Raised by aws-cdk-lib when the schedule's grant cannot reach the function.
+            if "Cannot modify permission" not in str(err):
+                raise
+            raise ConfigError(
+                "function: an imported function whose account the stack cannot know (imported "
+                "by ARN into an environment-agnostic stack); import it with "
+                "Function.from_function_attributes(..., same_environment=True), or with "
+                "skip_permissions=True if it already lets EventBridge Scheduler invoke it"
+            ) from None
         policy = self.scheduler_role.node.try_find_child("DefaultPolicy")
         if policy is not None:
             acknowledge(
@@ -362,9 +380,9 @@ class TableExportJob(Construct):
         super().__init__(scope, id)
         self.node.set_context(ACCESS_LOGS_BY_BUCKET_POLICY, True)
         if not prefix.endswith("/") or prefix.startswith("/"):
-            raise ValueError(f"prefix {prefix!r} must end with '/' and not start with one")
+            raise ConfigError(f"prefix {prefix!r} must end with '/' and not start with one")
         if records_per_part < 1:
-            raise ValueError("records_per_part must be at least 1")
+            raise ConfigError("records_per_part must be at least 1")
         function_timeout = timeout or Duration.minutes(10)
 
         self.table: dynamodb.ITable = table or dynamodb.Table(
@@ -507,13 +525,35 @@ class ScheduledJobStack(Stack):
     ``flexible_window_minutes`` (0 = on time), ``export_prefix``, ``retention_days``
     (0 = keep)."""
 
+    CONTEXT_KEYS = (
+        "removal_policy",
+        "alarm_email",
+        "table_name",
+        "bucket_name",
+        "schedule",
+        "time_zone",
+        "flexible_window_minutes",
+        "export_prefix",
+        "retention_days",
+    )
+
     def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
         super().__init__(scope, id, **kwargs)
-        config = ContextConfig(self, id)
-        table_name = config.get_optional_str("table_name")
-        bucket_name = config.get_optional_str("bucket_name")
-        window = config.get_int("flexible_window_minutes", 15)
-        retention_days = config.get_int("retention_days", 365)
+        config = ContextConfig(self, id, self.CONTEXT_KEYS)
+        table_name = config.get_matching(
+            "table_name",
+            r"[A-Za-z0-9_.-]{3,255}",
+            "a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)",
+        )
+        bucket_name = config.get_matching("bucket_name", *S3_BUCKET_NAME)
+        # Scheduler's flexible window is 1 to 1440 minutes; 0 means on time.
+        window = config.get_int("flexible_window_minutes", 15, minimum=0, maximum=1440)
+        retention_days = config.get_int("retention_days", 365, minimum=0)
+        prefix = config.get_str("export_prefix", "exports/")
+        if not prefix.endswith("/") or prefix.startswith("/"):
+            raise config.fail("export_prefix", prefix, "a folder such as exports/ (ends with /)")
+        schedule = config.get_schedule("schedule", "cron(0 2 * * ? *)", at=True)
+        assert schedule is not None
         job = TableExportJob(
             self,
             "Export",
@@ -523,15 +563,14 @@ class ScheduledJobStack(Stack):
             bucket=s3.Bucket.from_bucket_name(self, "ExportBucket", bucket_name)
             if bucket_name
             else None,
-            prefix=config.get_str("export_prefix", "exports/"),
+            prefix=prefix,
             retention=Duration.days(retention_days) if retention_days else None,
             schedule=scheduler.ScheduleExpression.expression(
-                config.get_str("schedule", "cron(0 2 * * ? *)"),
-                TimeZone.of(config.get_str("time_zone", "UTC")),
+                schedule, TimeZone.of(config.get_time_zone("time_zone", "UTC"))
             ),
             flexible_time_window=Duration.minutes(window) if window else None,
             removal_policy=config.removal_policy(),
-            alarm_email=config.get_optional_str("alarm_email"),
+            alarm_email=config.get_email(),
         )
         CfnOutput(self, "TableName", value=job.table.table_name)
         CfnOutput(self, "BucketName", value=job.bucket.bucket_name)

@@ -23,12 +23,17 @@ from constructs import Construct
 from .shared import (
     DEFAULT_LOG_RETENTION,
     Alarms,
+    ConfigError,
     ContextConfig,
     acknowledge,
     api_gateway_logging_role,
+    arn_error,
+    check,
+    email_error,
     ensure_alarm_topic,
     function_graph,
     merge_props,
+    origin_error,
     python_function,
     secure_table_props,
 )
@@ -154,11 +159,24 @@ class ServerlessApi(Construct):
         super().__init__(scope, id)
         if removal_policy == RemovalPolicy.SNAPSHOT:
             # CloudFormation snapshots none of these resources: the stack would fail to deploy.
-            raise ValueError(
+            raise ConfigError(
                 "removal_policy: DynamoDB tables, log groups and user pools support RETAIN or "
                 "DESTROY, not SNAPSHOT (the table has point-in-time recovery instead)"
             )
         origins = list(cors_allowed_origins or [])
+        for origin in origins:
+            check("cors_allowed_origins", origin, origin_error(origin))
+        if alarm_email is not None:
+            check("alarm_email", alarm_email, email_error(alarm_email))
+        if web_acl_arn is not None:
+            check("web_acl_arn", web_acl_arn, arn_error(web_acl_arn, "wafv2", "regional/webacl/"))
+        if throttle_rate_limit <= 0 or throttle_burst_limit < 1:
+            raise ConfigError(
+                f"throttle_rate_limit={throttle_rate_limit}, throttle_burst_limit="
+                f"{throttle_burst_limit}: expected a rate above 0 and a burst of 1 or more"
+            )
+        if quota_per_day is not None and quota_per_day < 1:
+            raise ConfigError(f"quota_per_day={quota_per_day}: expected 1 or more, or None")
 
         self.table: dynamodb.ITable = table or dynamodb.Table(
             self,
@@ -542,25 +560,39 @@ class ServerlessApiStack(Stack):
     a new one), ``alarm_topic_arn`` (an existing topic instead of a new one), ``web_acl_arn``,
     ``cloudwatch_role`` (true|false)."""
 
+    CONTEXT_KEYS = (
+        "removal_policy",
+        "alarm_email",
+        "throttle_rate_limit",
+        "throttle_burst_limit",
+        "quota_per_day",
+        "cors_allowed_origins",
+        "auth",
+        "user_pool_id",
+        "alarm_topic_arn",
+        "web_acl_arn",
+        "cloudwatch_role",
+    )
+
     def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
         super().__init__(scope, id, **kwargs)
-        config = ContextConfig(self, id)
-        auth = config.get_str("auth", "cognito")
-        if auth not in ("cognito", "api_key"):
-            raise ValueError(f"context {id}:auth={auth!r}: expected cognito or api_key")
-        user_pool_id = config.get_optional_str("user_pool_id")
+        config = ContextConfig(self, id, self.CONTEXT_KEYS)
+        auth = config.get_choice("auth", "cognito", ("cognito", "api_key"))
+        user_pool_id = config.get_user_pool_id("user_pool_id")
         if user_pool_id and auth != "cognito":
-            raise ValueError(f"context {id}:user_pool_id needs auth=cognito, not {auth!r}")
-        topic_arn = config.get_optional_str("alarm_topic_arn")
+            raise config.fail("user_pool_id", user_pool_id, "no user pool with auth=api_key")
+        topic_arn = config.get_arn("alarm_topic_arn", "sns")
+        rate_limit = config.get_int("throttle_rate_limit", 50, minimum=1)
+        burst_limit = config.get_int("throttle_burst_limit", 100, minimum=1)
         api = ServerlessApi(
             self,
             "Items",
             removal_policy=config.removal_policy(),
-            alarm_email=config.get_optional_str("alarm_email"),
-            throttle_rate_limit=config.get_int("throttle_rate_limit", 50),
-            throttle_burst_limit=config.get_int("throttle_burst_limit", 100),
-            quota_per_day=config.get_int("quota_per_day", 10_000) or None,
-            cors_allowed_origins=config.get_list("cors_allowed_origins", []),
+            alarm_email=config.get_email(),
+            throttle_rate_limit=rate_limit,
+            throttle_burst_limit=burst_limit,
+            quota_per_day=config.get_int("quota_per_day", 10_000, minimum=0) or None,
+            cors_allowed_origins=config.get_origins("cors_allowed_origins"),
             create_user_pool=auth == "cognito",
             # Imported by id/ARN: no lookup, so synth still needs no AWS account.
             user_pool=cognito.UserPool.from_user_pool_id(self, "UserPool", user_pool_id)
@@ -569,7 +601,7 @@ class ServerlessApiStack(Stack):
             alarm_topic=sns.Topic.from_topic_arn(self, "AlarmTopic", topic_arn)
             if topic_arn
             else None,
-            web_acl_arn=config.get_optional_str("web_acl_arn"),
+            web_acl_arn=config.get_arn("web_acl_arn", "wafv2", "regional/webacl/"),
             create_cloudwatch_role=config.get_bool("cloudwatch_role", True),
         )
         CfnOutput(self, "ApiUrl", value=api.url, description="Base URL of the items API")

@@ -9,14 +9,18 @@ handler or container folder; the pattern modules import this one relatively.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import hashlib
+import ipaddress
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+import zoneinfo
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +31,11 @@ from aws_cdk import (
     BundlingOptions,
     DockerImage,
     Duration,
+    Fn,
     ILocalBundling,
     RemovalPolicy,
     Stack,
+    Token,
     Validations,
 )
 from aws_cdk import aws_apigateway as apigw
@@ -67,6 +73,37 @@ def acknowledge(construct: IConstruct, rule_id: str, reason: str) -> None:
     Validations.of(construct).acknowledge(Acknowledgment(id=rule_id, reason=reason))
 
 
+def nag_text(scope: IConstruct, value: str) -> str:
+    """A string as cdk-nag spells it in a finding id: tokens become ``<Logical.Arn>``,
+    ``<AWS::Region>``..., literals stay literal. Spell acknowledgements with it, so one stays
+    right whether the stack is environment-agnostic or pinned to an account and region."""
+
+    def render(part: Any) -> str:
+        if isinstance(part, str):
+            return part
+        if isinstance(part, dict) and len(part) == 1:
+            ((name, arg),) = part.items()
+            if name == "Ref":
+                return f"<{arg}>"
+            if name == "Fn::GetAtt":
+                return f"<{arg[0]}.{arg[1]}>"
+            if name == "Fn::Join":
+                return str(arg[0]).join(render(p) for p in arg[1])
+        raise ValueError(f"cannot spell {part!r} as cdk-nag does")
+
+    return render(Stack.of(scope).resolve(value))
+
+
+def stack_zones(stack: Stack, config: ContextConfig, key: str = "availability_zones") -> list[str]:
+    """A stack's availability zones without an account lookup. A stack pinned to an account and
+    region otherwise asks the account for its zones at synth (AWS credentials needed); this
+    returns the zones context ``key`` names, else the first two the region offers, resolved
+    by CloudFormation (``Fn::GetAZs``) as for an environment-agnostic stack. A stack overrides
+    its ``availability_zones`` property with it."""
+    zones = config.get_zones(key, stack.region)
+    return zones or [Fn.select(0, Fn.get_azs()), Fn.select(1, Fn.get_azs())]
+
+
 # Not SNAPSHOT: CloudFormation snapshots volumes and databases, none of which a pattern here
 # creates; a stack asked for it would fail to deploy.
 _REMOVAL_POLICIES = {
@@ -75,27 +112,182 @@ _REMOVAL_POLICIES = {
 }
 
 
+class ConfigError(ValueError):
+    """A configuration value that cannot work, said in one line: the key, the value, and what
+    is expected. ``app.py`` prints it as ``error: <message>`` and exits 2, with no traceback."""
+
+
+class UnavailableHere(ConfigError):
+    """A stack that cannot exist in the environment it was given (Lightsail in us-west-1). The
+    app adds how to synthesize the other stacks without it."""
+
+
+# -- validation of values (context and construct props alike) -----------------------------------
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+_ARN = re.compile(r"^arn:aws(-[a-z]+)*:([a-z0-9-]+):([a-z0-9-]*):(\d{12})?:(.+)$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+_ZONE = re.compile(r"^([a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d)([a-z])$")
+_USER_POOL_ID = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d_[0-9A-Za-z]+$")
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*?,/#\-]+$")
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_AT = re.compile(r"^at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\)$")
+
+# get_matching arguments for a context key naming an existing bucket (S3's naming rules).
+S3_BUCKET_NAME = (
+    r"(?!xn--)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]",
+    "an S3 bucket name (3-63 of a-z 0-9 . -)",
+)
+
+# Fargate's task sizes: CPU units -> the memory (MiB) each allows (AWS Fargate "task CPU and
+# memory" table). AWS Batch on Fargate takes the same pairs, in vCPUs.
+FARGATE_MEMORY_MIB: Mapping[int, range] = {
+    256: range(512, 2049, 512),
+    512: range(1024, 4097, 1024),
+    1024: range(2048, 8193, 1024),
+    2048: range(4096, 16385, 1024),
+    4096: range(8192, 30721, 1024),
+    8192: range(16384, 61441, 4096),
+    16384: range(32768, 122881, 8192),
+}
+
+
+def fargate_size_error(cpu_units: int, memory_mib: int) -> str | None:
+    """Why Fargate refuses ``cpu_units``/``memory_mib``, or None when it takes them."""
+    if cpu_units not in FARGATE_MEMORY_MIB:
+        return f"a Fargate CPU size, one of {list(FARGATE_MEMORY_MIB)} CPU units"
+    allowed = FARGATE_MEMORY_MIB[cpu_units]
+    if memory_mib not in allowed:
+        return (
+            f"with {cpu_units} CPU units, Fargate memory from {allowed.start} to "
+            f"{allowed[-1]} MiB in steps of {allowed.step}"
+        )
+    return None
+
+
+def schedule_error(expression: str, *, at: bool) -> str | None:
+    """Why EventBridge (``at=False``) or EventBridge Scheduler (``at=True``) would reject a
+    schedule expression, or None when it is well formed."""
+    expected = "cron(min hour day month weekday year), rate(N minutes|hours|days)" + (
+        " or at(yyyy-mm-ddThh:mm:ss)" if at else ""
+    )
+    text = expression.strip()
+    if text.startswith("cron(") and text.endswith(")"):
+        fields = text[5:-1].split()
+        if (
+            len(fields) == 6
+            and all(_CRON_FIELD.match(f) for f in fields)
+            and (fields[2] == "?") != (fields[4] == "?")
+        ):
+            return None
+        return f"{expected}; a cron has 6 fields and '?' in exactly one of day or weekday"
+    rate = _RATE.match(text)
+    if rate:
+        value, unit = int(rate.group(1)), rate.group(2)
+        if value >= 1 and (value == 1) != unit.endswith("s"):
+            return None
+        return f"{expected}; rate(1 hour) is singular, rate(2 hours) plural, and N >= 1"
+    if at and _AT.match(text):
+        return None
+    return expected
+
+
+def time_zone_error(name: str) -> str | None:
+    """Why ``name`` is not an IANA time zone, or None."""
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return "an IANA time zone such as UTC or Europe/Paris"
+    return None
+
+
+def cidr_error(cidr: str) -> str | None:
+    """Why ``cidr`` is not a network in CIDR notation (host bits set included), or None."""
+    try:
+        ipaddress.ip_network(cidr, strict=True)
+    except ValueError as err:
+        return f"a CIDR such as 203.0.113.0/24 ({err})"
+    return None
+
+
+def arn_error(arn: str, service: str, resource: str = "") -> str | None:
+    """Why ``arn`` is not an ARN of ``service`` whose resource starts with ``resource``, or
+    None. Tokens (an ARN from another construct) are accepted as they are."""
+    if Token.is_unresolved(arn):
+        return None
+    match = _ARN.match(arn)
+    if match is None or match.group(2) != service or not match.group(5).startswith(resource):
+        return f"an ARN like arn:aws:{service}:<region>:<account>:{resource}..."
+    return None
+
+
+def origin_error(origin: str) -> str | None:
+    """Why ``origin`` is not a CORS origin (scheme, host, optional port, no path), or None."""
+    return (
+        None
+        if _ORIGIN.match(origin)
+        else "origins with a scheme and no path, like https://app.example.com"
+    )
+
+
+def email_error(email: str) -> str | None:
+    return None if _EMAIL.match(email) else "an e-mail address like ops@example.com"
+
+
+def zone_error(zone: str, region: str) -> str | None:
+    """Why ``zone`` is not an availability zone of ``region`` (any region if unresolved)."""
+    match = _ZONE.match(zone)
+    if match is None:
+        return "an availability zone name like eu-west-1a"
+    if not Token.is_unresolved(region) and match.group(1) != region:
+        return f"an availability zone of the stack's region {region}"
+    return None
+
+
+def check(prop: str, value: Any, error: str | None) -> None:
+    """Raise the one-line ConfigError of a construct prop when ``error`` says what is wrong."""
+    if error is not None:
+        raise ConfigError(f"{prop}={value!r}: expected {error}")
+
+
 class ContextConfig:
-    """Typed reads of CDK context for one stack.
+    """Typed, validated reads of CDK context for one stack.
 
     A key is looked up as ``<Stack>:<key>`` first, then as the plain ``<key>`` shared by
     every stack, then falls back to the default. Values from ``cdk -c`` arrive as strings;
-    values from cdk.json keep their JSON type; both are accepted.
+    values from cdk.json keep their JSON type; both are accepted. A value that cannot work
+    raises ConfigError naming the key, the value and what is expected.
+
+    ``keys`` are the keys the stack declares (its ``CONTEXT_KEYS``); the app refuses context
+    that no stack declares, so reading an undeclared key is a bug and raises KeyError.
     """
 
-    def __init__(self, scope: Construct, prefix: str) -> None:
+    def __init__(self, scope: Construct, prefix: str, keys: Collection[str] | None = None) -> None:
         self._scope = scope
         self._prefix = prefix
+        self._keys = None if keys is None else frozenset(keys)
 
     def _raw(self, key: str) -> Any:
+        if self._keys is not None and key not in self._keys:
+            raise KeyError(f"{self._prefix} reads context {key!r} but does not declare it")
         for name in (f"{self._prefix}:{key}", key):
             value = self._scope.node.try_get_context(name)
             if value is not None:
                 return value
         return None
 
-    def _fail(self, key: str, value: Any, expected: str) -> ValueError:
-        return ValueError(f"context {self._prefix}:{key}={value!r}: expected {expected}")
+    def fail(self, key: str, value: Any, expected: str) -> ConfigError:
+        """The error for ``key``: ``context <Stack>:<key>=<value>: expected <expected>``."""
+        return ConfigError(f"context {self._prefix}:{key}={value!r}: expected {expected}")
+
+    # Kept for the callers that predate ``fail``.
+    _fail = fail
+
+    def _checked(self, key: str, value: Any, error: str | None) -> None:
+        if error is not None:
+            raise self.fail(key, value, error)
 
     def get_str(self, key: str, default: str) -> str:
         value = self._raw(key)
@@ -105,14 +297,56 @@ class ContextConfig:
         value = self._raw(key)
         return None if value in (None, "") else str(value)
 
-    def get_int(self, key: str, default: int) -> int:
+    def get_choice(self, key: str, default: str, choices: Collection[str]) -> str:
+        """One of ``choices`` (compared in lower case)."""
+        value = self.get_str(key, default).strip().lower()
+        if value not in choices:
+            raise self.fail(key, value, f"one of {', '.join(choices)}")
+        return value
+
+    def get_matching(self, key: str, pattern: str, expected: str) -> str | None:
+        """An optional string matching the regular expression ``pattern`` in full."""
+        value = self.get_optional_str(key)
+        if value is not None and not re.fullmatch(pattern, value):
+            raise self.fail(key, value, expected)
+        return value
+
+    def get_int(
+        self, key: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+    ) -> int:
+        value = self._raw(key)
+        if value is None:
+            return default
+        expected = "an integer" + (
+            f" from {minimum} to {maximum}"
+            if minimum is not None and maximum is not None
+            else f" >= {minimum}"
+            if minimum is not None
+            else f" <= {maximum}"
+            if maximum is not None
+            else ""
+        )
+        if isinstance(value, bool):
+            raise self.fail(key, value, expected)
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise self.fail(key, value, expected) from None
+        if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+            raise self.fail(key, value, expected)
+        return number
+
+    def get_float(self, key: str, default: float) -> float:
         value = self._raw(key)
         if value is None:
             return default
         try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise self._fail(key, value, "an integer") from None
+            number = float(str(value).strip())
+        except ValueError:
+            raise self.fail(key, value, "a number") from None
+        if number != number or number in (float("inf"), float("-inf")):
+            raise self.fail(key, value, "a number")
+        return number
 
     def get_bool(self, key: str, default: bool) -> bool:
         value = self._raw(key)
@@ -125,7 +359,7 @@ class ContextConfig:
             return True
         if text in ("false", "0", "no"):
             return False
-        raise self._fail(key, value, "true or false")
+        raise self.fail(key, value, "true or false")
 
     def get_list(self, key: str, default: list[str]) -> list[str]:
         value = self._raw(key)
@@ -135,11 +369,141 @@ class ContextConfig:
             return [str(v) for v in value]
         return [part.strip() for part in str(value).split(",") if part.strip()]
 
+    def _get_checked_list(
+        self, key: str, default: list[str], error: Callable[[str], str | None]
+    ) -> list[str]:
+        values = self.get_list(key, default)
+        for value in values:
+            problem = error(value)
+            if problem is not None:
+                raise self.fail(key, value, problem)
+        return values
+
+    def get_int_list(
+        self, key: str, default: list[int], *, minimum: int, maximum: int
+    ) -> list[int]:
+        """Comma-separated integers, each from ``minimum`` to ``maximum``; at least one."""
+        expected = f"comma-separated integers from {minimum} to {maximum}"
+        values = self.get_list(key, [str(v) for v in default])
+        numbers: list[int] = []
+        for value in values:
+            try:
+                numbers.append(int(value))
+            except ValueError:
+                raise self.fail(key, value, expected) from None
+            if not minimum <= numbers[-1] <= maximum:
+                raise self.fail(key, value, expected)
+        if not numbers:
+            raise self.fail(key, ",".join(values), expected)
+        return numbers
+
+    def get_email(self, key: str = "alarm_email") -> str | None:
+        value = self.get_optional_str(key)
+        if value is not None:
+            self._checked(key, value, email_error(value))
+        return value
+
+    def get_arn(self, key: str, service: str, resource: str = "") -> str | None:
+        """An optional ARN of ``service`` whose resource part starts with ``resource``."""
+        value = self.get_optional_str(key)
+        if value is not None:
+            self._checked(key, value, arn_error(value, service, resource))
+        return value
+
+    def get_cidrs(self, key: str, default: list[str]) -> list[str]:
+        return self._get_checked_list(key, default, cidr_error)
+
+    def get_account_ids(self, key: str) -> list[str]:
+        return self._get_checked_list(
+            key, [], lambda v: None if _ACCOUNT.match(v) else "12-digit AWS account ids"
+        )
+
+    def get_origins(self, key: str) -> list[str]:
+        """CORS origins: scheme and host (and port), no path, e.g. https://app.example.com."""
+        return self._get_checked_list(key, [], origin_error)
+
+    def get_schedule(self, key: str, default: str | None, *, at: bool) -> str | None:
+        """A schedule expression (EventBridge, or EventBridge Scheduler when ``at``)."""
+        value = self.get_optional_str(key) or default
+        if value is not None:
+            self._checked(key, value, schedule_error(value, at=at))
+        return value
+
+    def get_time_zone(self, key: str, default: str) -> str:
+        value = self.get_str(key, default)
+        self._checked(key, value, time_zone_error(value))
+        return value
+
+    def get_user_pool_id(self, key: str) -> str | None:
+        value = self.get_optional_str(key)
+        if value is not None and not _USER_POOL_ID.match(value):
+            raise self.fail(key, value, "a Cognito user pool id like eu-west-1_AbC123xyz")
+        return value
+
+    def get_zones(self, key: str, region: str) -> list[str] | None:
+        """Availability zone names of ``region`` (two or more), or None when not set."""
+        if self._raw(key) is None:
+            return None
+        zones = self._get_checked_list(key, [], lambda z: zone_error(z, region))
+        if len(zones) < 2 or len(set(zones)) != len(zones):
+            raise self.fail(key, ",".join(zones), "two or more different availability zones")
+        return zones
+
     def removal_policy(self, key: str = "removal_policy") -> RemovalPolicy:
         value = self.get_str(key, "retain").lower()
         if value not in _REMOVAL_POLICIES:
-            raise self._fail(key, value, f"one of {sorted(_REMOVAL_POLICIES)}")
+            raise self.fail(key, value, f"one of {sorted(_REMOVAL_POLICIES)}")
         return _REMOVAL_POLICIES[value]
+
+
+# Context keys that belong to the CDK rather than to a stack: feature flags (``@aws-cdk/...``),
+# what the CLI injects (``aws:cdk:...``), lookups cached in cdk.context.json (``...:account=...``),
+# and the few plain keys the CLI and cdk.json use.
+_CDK_KEYS = frozenset({"cli-telemetry", "acknowledged-issue-numbers", "assetOutputs"})
+
+
+def _is_cdk_key(key: str) -> bool:
+    return (
+        key in _CDK_KEYS
+        or "@" in key
+        or "=" in key
+        or key.startswith(("aws:cdk:", "aws-cdk:", "cdk-"))
+    )
+
+
+def _closest(name: str, candidates: Collection[str]) -> str | None:
+    """The candidate ``name`` was probably meant to be (case ignored), or None."""
+    lowered = {c.lower(): c for c in candidates}
+    match = difflib.get_close_matches(name.lower(), lowered, n=1)
+    return lowered[match[0]] if match else None
+
+
+def unknown_context_error(
+    context: Mapping[str, Any], stack_keys: Mapping[str, Collection[str]], app_keys: Collection[str]
+) -> str | None:
+    """The first context key that no stack reads (a typo would be silently ignored), with the
+    closest known key; None when every key is known. ``stack_keys`` maps each stack name to the
+    keys it declares; ``app_keys`` are the app's own (``account``, ``region``, ``stacks``)."""
+    plain = set(app_keys).union(*stack_keys.values())
+    for key in sorted(context):
+        if _is_cdk_key(key):
+            continue
+        stack, sep, name = key.partition(":")
+        if not sep:
+            if key not in plain:
+                close = _closest(key, plain)
+                hint = f"did you mean {close}? " if close else ""
+                return f"context {key}: unknown key; {hint}known keys: {', '.join(sorted(plain))}"
+        elif stack not in stack_keys:
+            close = _closest(stack, stack_keys)
+            hint = f"did you mean {close}:{name}? " if close else ""
+            return f"context {key}: unknown stack {stack!r}; {hint}stacks: {', '.join(stack_keys)}"
+        elif name not in stack_keys[stack]:
+            known = sorted(stack_keys[stack])
+            close = _closest(name, known)
+            hint = f"did you mean {stack}:{close}? " if close else ""
+            return f"context {key}: unknown key for {stack}; {hint}known keys: {', '.join(known)}"
+    return None
 
 
 def ensure_alarm_topic(
@@ -174,6 +538,7 @@ def ensure_alarm_topic(
         )
         topic = sns.Topic(scope, id, master_key=key, enforce_ssl=True, display_name="Alarms")
     if email:
+        check("alarm_email", email, email_error(email))
         topic.add_subscription(subs.EmailSubscription(email))
     return topic
 

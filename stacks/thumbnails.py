@@ -24,7 +24,9 @@ from constructs import Construct, IConstruct
 from .shared import (
     ACCESS_LOGS_BY_BUCKET_POLICY,
     DEFAULT_LOG_RETENTION,
+    S3_BUCKET_NAME,
     Alarms,
+    ConfigError,
     ContextConfig,
     access_logs_bucket,
     acknowledge,
@@ -142,11 +144,17 @@ class ThumbnailPipeline(Construct):
         self.node.set_context(ACCESS_LOGS_BY_BUCKET_POLICY, True)
         widths = sorted(set(widths))
         if not widths or any(w < 1 or w > 10_000 for w in widths):
-            raise ValueError(f"widths must be 1..10000 pixels, got {widths}")
+            raise ConfigError(f"widths must be 1..10000 pixels, got {widths}")
         if output_format is not None and output_format.upper() not in OUTPUT_FORMATS:
-            raise ValueError(f"output_format must be one of {OUTPUT_FORMATS} or None")
+            raise ConfigError(f"output_format must be one of {OUTPUT_FORMATS} or None")
+        if not 128 <= memory_size <= 10_240:
+            raise ConfigError(f"memory_size={memory_size}: Lambda allows 128 to 10240 MB")
+        if reserved_concurrency is not None and reserved_concurrency < 1:
+            raise ConfigError(
+                f"reserved_concurrency={reserved_concurrency}: expected 1 or more, or None"
+            )
         if not 0 <= retry_attempts <= 2:
-            raise ValueError("retry_attempts must be 0, 1 or 2 (Lambda's limit)")
+            raise ConfigError("retry_attempts must be 0, 1 or 2 (Lambda's limit)")
         filters = _suffix_filters(suffixes)
 
         self.access_logs_bucket: s3.IBucket | None = access_logs_bucket
@@ -187,7 +195,7 @@ class ThumbnailPipeline(Construct):
             access_logs_retention,
         )
         if _same_bucket(self, self.source_bucket, self.destination_bucket):
-            raise ValueError(
+            raise ConfigError(
                 "source and destination must be different buckets: writing thumbnails where "
                 "uploads trigger the function risks an invocation loop"
             )
@@ -443,11 +451,11 @@ def _suffix_filters(suffixes: Sequence[str]) -> list[str]:
     catch them here (``.jpg`` and ``jpg`` would overlap)."""
     variants = sorted({v for s in suffixes for v in (s.lower(), s.upper())})
     if not variants or any(not s for s in variants):
-        raise ValueError("suffixes must be non-empty strings")
+        raise ConfigError("suffixes must be non-empty strings")
     for a in variants:
         for b in variants:
             if a != b and a.endswith(b):
-                raise ValueError(f"suffixes {a!r} and {b!r} overlap; S3 would reject them")
+                raise ConfigError(f"suffixes {a!r} and {b!r} overlap; S3 would reject them")
     return variants
 
 
@@ -487,11 +495,34 @@ class ThumbnailsStack(Stack):
     ``destination_prefix``, ``widths`` (comma-separated), ``output_format`` (JPEG|PNG|WEBP;
     empty keeps the source's), ``memory_size``, ``reserved_concurrency`` (0 = no cap)."""
 
+    CONTEXT_KEYS = (
+        "removal_policy",
+        "alarm_email",
+        "source_bucket_name",
+        "destination_bucket_name",
+        "source_prefix",
+        "destination_prefix",
+        "widths",
+        "output_format",
+        "memory_size",
+        "reserved_concurrency",
+    )
+
     def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
         super().__init__(scope, id, **kwargs)
-        config = ContextConfig(self, id)
-        source_name = config.get_optional_str("source_bucket_name")
-        destination_name = config.get_optional_str("destination_bucket_name")
+        config = ContextConfig(self, id, self.CONTEXT_KEYS)
+        source_name = config.get_matching("source_bucket_name", *S3_BUCKET_NAME)
+        destination_name = config.get_matching("destination_bucket_name", *S3_BUCKET_NAME)
+        prefixes: dict[str, str] = {}
+        for key, default in (("source_prefix", "uploads/"), ("destination_prefix", "thumbnails/")):
+            prefixes[key] = config.get_str(key, default)
+            if prefixes[key].startswith("/"):
+                raise config.fail(
+                    key, prefixes[key], "a key prefix such as uploads/ (no leading /)"
+                )
+        output_format = config.get_optional_str("output_format")
+        if output_format is not None and output_format.upper() not in OUTPUT_FORMATS:
+            raise config.fail("output_format", output_format, f"one of {', '.join(OUTPUT_FORMATS)}")
         pipeline = ThumbnailPipeline(
             self,
             "Thumbnails",
@@ -503,14 +534,15 @@ class ThumbnailsStack(Stack):
             )
             if destination_name
             else None,
-            source_prefix=config.get_str("source_prefix", "uploads/"),
-            destination_prefix=config.get_str("destination_prefix", "thumbnails/"),
-            widths=[int(w) for w in config.get_list("widths", ["160", "640"])],
-            output_format=config.get_optional_str("output_format"),
-            memory_size=config.get_int("memory_size", 1024),
-            reserved_concurrency=config.get_int("reserved_concurrency", 0) or None,
+            source_prefix=prefixes["source_prefix"],
+            destination_prefix=prefixes["destination_prefix"],
+            widths=config.get_int_list("widths", [160, 640], minimum=1, maximum=10_000),
+            output_format=output_format,
+            # Lambda's memory: 128 MB to 10,240 MB.
+            memory_size=config.get_int("memory_size", 1024, minimum=128, maximum=10_240),
+            reserved_concurrency=config.get_int("reserved_concurrency", 0, minimum=0) or None,
             removal_policy=config.removal_policy(),
-            alarm_email=config.get_optional_str("alarm_email"),
+            alarm_email=config.get_email(),
         )
         CfnOutput(
             self,

@@ -31,12 +31,16 @@ from constructs import Construct
 from .shared import (
     DEFAULT_LOG_RETENTION,
     Alarms,
+    ConfigError,
     ContextConfig,
     acknowledge,
     api_gateway_logging_role,
+    check,
+    email_error,
     ensure_alarm_topic,
     function_graph,
     merge_props,
+    nag_text,
     python_function,
     secure_table_props,
 )
@@ -50,7 +54,6 @@ MESSAGE_ROUTES = ("join", "send")
 
 # Cognito token kinds the authorizer may accept (refresh tokens are never bearer tokens).
 COGNITO_TOKEN_USES = ("id", "access")
-_USER_POOL_ID = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d+_[0-9A-Za-z]+")
 
 # Where chat.authorizer looks for the token. API Gateway refuses (401) a connect that lacks any
 # listed source, so listing both would demand the token twice; pick one. An identity source the
@@ -194,8 +197,15 @@ class WebSocketApi(Construct):
         :param alarm_email: an address to subscribe to the alarm topic (confirm by e-mail).
         """
         super().__init__(scope, id)
+        if alarm_email is not None:
+            check("alarm_email", alarm_email, email_error(alarm_email))
+        if throttle_rate_limit <= 0 or throttle_burst_limit < 1:
+            raise ConfigError(
+                f"throttle_rate_limit={throttle_rate_limit}, throttle_burst_limit="
+                f"{throttle_burst_limit}: expected a rate above 0 and a burst of 1 or more"
+            )
         if token_secret is not None and auth is not ConnectAuth.TOKEN:
-            raise ValueError(f"token_secret is only used with auth=ConnectAuth.TOKEN, not {auth}")
+            raise ConfigError(f"token_secret is only used with auth=ConnectAuth.TOKEN, not {auth}")
         _check_cognito(auth, user_pool, user_pool_client_ids, cognito_token_use)
         if auth in (ConnectAuth.TOKEN, ConnectAuth.COGNITO):
             _check_token_sources(token_identity_source)
@@ -428,9 +438,8 @@ class WebSocketApi(Construct):
         if policy is not None:
             acknowledge(
                 policy,
-                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:"
-                f"<AWS::AccountId>:<{stack.get_logical_id(self._cfn_api)}>/"
-                f"{self.stage.stage_name}/POST/@connections/*]",
+                # Spelled from the ARN itself: region and account are literals in a pinned stack.
+                f"AwsSolutions-IAM5[Resource::{nag_text(self, connections_arn)}]",
                 "Connection ids are created by API Gateway at run time, so the ARN ends in a "
                 "wildcard; it is scoped to POST on this API's one stage.",
             )
@@ -565,17 +574,17 @@ def _check_cognito(
 ) -> None:
     if auth is not ConnectAuth.COGNITO:
         if user_pool is not None or client_ids:
-            raise ValueError(
+            raise ConfigError(
                 f"user_pool and user_pool_client_ids are only used with auth=ConnectAuth.COGNITO,"
                 f" not {auth}"
             )
         return
     if user_pool is None or not client_ids:
-        raise ValueError(
+        raise ConfigError(
             "auth=ConnectAuth.COGNITO needs user_pool and at least one of user_pool_client_ids"
         )
     if not token_uses or not set(token_uses) <= set(COGNITO_TOKEN_USES):
-        raise ValueError(
+        raise ConfigError(
             f"cognito_token_use={list(token_uses)!r}: expected a non-empty subset of "
             f"{list(COGNITO_TOKEN_USES)}"
         )
@@ -586,7 +595,7 @@ def _check_token_sources(sources: Sequence[str]) -> None:
         return source == TOKEN_IN_QUERY_STRING or source.lower() == TOKEN_IN_HEADER.lower()
 
     if len(sources) != 1 or not read_by_authorizer(sources[0]):
-        raise ValueError(
+        raise ConfigError(
             f"token_identity_source={list(sources)!r}: expected ({TOKEN_IN_QUERY_STRING!r},) "
             f"or ({TOKEN_IN_HEADER!r},), the places the authorizer reads the token from"
         )
@@ -615,26 +624,32 @@ class WebSocketApiStack(Stack):
     (query|header, where a token is read), ``cloudwatch_role`` (true|false), and with
     ``auth=cognito``: ``cognito_user_pool_id`` and ``cognito_client_ids`` (comma-separated)."""
 
+    CONTEXT_KEYS = (
+        "removal_policy",
+        "alarm_email",
+        "throttle_rate_limit",
+        "throttle_burst_limit",
+        "auth",
+        "token_source",
+        "cloudwatch_role",
+        "cognito_user_pool_id",
+        "cognito_client_ids",
+    )
+
     def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
         super().__init__(scope, id, **kwargs)
-        config = ContextConfig(self, id)
-        auth = config.get_str("auth", ConnectAuth.TOKEN.value)
-        if auth not in {a.value for a in ConnectAuth}:
-            raise ValueError(f"context {id}:auth={auth!r}: expected token, cognito, iam or none")
+        config = ContextConfig(self, id, self.CONTEXT_KEYS)
+        auth = config.get_choice("auth", ConnectAuth.TOKEN.value, [a.value for a in ConnectAuth])
         sources = {"query": TOKEN_IN_QUERY_STRING, "header": TOKEN_IN_HEADER}
-        token_source = config.get_str("token_source", "query")
-        if token_source not in sources:
-            raise ValueError(
-                f"context {id}:token_source={token_source!r}: expected query or header"
-            )
-        user_pool, client_ids = self._user_pool(config, id, ConnectAuth(auth))
+        token_source = config.get_choice("token_source", "query", list(sources))
+        user_pool, client_ids = self._user_pool(config, ConnectAuth(auth))
         chat = WebSocketApi(
             self,
             "Chat",
             removal_policy=config.removal_policy(),
-            alarm_email=config.get_optional_str("alarm_email"),
-            throttle_rate_limit=config.get_int("throttle_rate_limit", 100),
-            throttle_burst_limit=config.get_int("throttle_burst_limit", 200),
+            alarm_email=config.get_email(),
+            throttle_rate_limit=config.get_int("throttle_rate_limit", 100, minimum=1),
+            throttle_burst_limit=config.get_int("throttle_burst_limit", 200, minimum=1),
             auth=ConnectAuth(auth),
             user_pool=user_pool,
             user_pool_client_ids=client_ids,
@@ -654,21 +669,30 @@ class WebSocketApiStack(Stack):
             )
 
     def _user_pool(
-        self, config: ContextConfig, id: str, auth: ConnectAuth
+        self, config: ContextConfig, auth: ConnectAuth
     ) -> tuple[cognito.IUserPool | None, list[str]]:
         """With auth=cognito: the existing pool and app clients named in context."""
         if auth is not ConnectAuth.COGNITO:
+            for key in ("cognito_user_pool_id", "cognito_client_ids"):
+                value = config.get_optional_str(key)
+                if value is not None:
+                    raise config.fail(
+                        key, value, f"nothing unless auth=cognito (auth={auth.value})"
+                    )
             return None, []
-        pool_id = config.get_optional_str("cognito_user_pool_id")
-        if pool_id is None or not _USER_POOL_ID.fullmatch(pool_id):
-            raise ValueError(
-                f"context {id}:cognito_user_pool_id={pool_id!r}: expected a user pool id "
-                "(<region>_<id>, e.g. ServerlessApi's UserPoolId output) with auth=cognito"
+        pool_id = config.get_user_pool_id("cognito_user_pool_id")
+        if pool_id is None:
+            raise config.fail(
+                "cognito_user_pool_id",
+                pool_id,
+                "a user pool id (<region>_<id>, e.g. ServerlessApi's UserPoolId output) "
+                "with auth=cognito",
             )
         client_ids = config.get_list("cognito_client_ids", [])
         if not client_ids or not all(re.fullmatch(r"[\w+]{1,128}", c) for c in client_ids):
-            raise ValueError(
-                f"context {id}:cognito_client_ids={client_ids!r}: expected one or more app "
-                "client ids (comma-separated) with auth=cognito"
+            raise config.fail(
+                "cognito_client_ids",
+                ",".join(client_ids),
+                "one or more app client ids (comma-separated) with auth=cognito",
             )
         return cognito.UserPool.from_user_pool_id(self, "UserPool", pool_id), client_ids

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aws_cdk import App, Duration, RemovalPolicy, Stack
+from aws_cdk import App, Duration, Environment, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Match, Template
 
+from stacks import shared
 from stacks.shared import (
     CONTAINER_ENDPOINTS,
     ContextConfig,
@@ -194,3 +195,100 @@ def test_endpoints_admit_https_from_the_vpc_only(template: Template) -> None:
             ],
         },
     )
+
+
+# -- validation helpers (issue 11) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("expression", "at", "ok"),
+    [
+        ("cron(0 2 * * ? *)", False, True),
+        ("cron(0/15 8-18 ? * MON-FRI *)", False, True),
+        ("rate(1 hour)", False, True),
+        ("rate(5 minutes)", False, True),
+        ("at(2030-01-01T00:00:00)", True, True),
+        ("at(2030-01-01T00:00:00)", False, False),
+        ("cron(0 2 * * *)", False, False),
+        ("cron(0 2 * * MON *)", False, False),
+        ("rate(1 hours)", False, False),
+        ("rate(0 minutes)", False, False),
+        ("every day", True, False),
+    ],
+)
+def test_schedule_expressions(expression: str, at: bool, ok: bool) -> None:
+    assert (shared.schedule_error(expression, at=at) is None) is ok
+
+
+@pytest.mark.parametrize(
+    ("cpu", "memory", "ok"),
+    [(256, 512, True), (256, 4096, False), (1024, 3072, True), (8192, 20480, True),
+     (8192, 18432, False), (300, 1024, False)],
+)  # fmt: skip
+def test_fargate_sizes(cpu: int, memory: int, ok: bool) -> None:
+    assert (shared.fargate_size_error(cpu, memory) is None) is ok
+
+
+def test_time_zones_cidrs_arns_and_zones() -> None:
+    assert shared.time_zone_error("Europe/Berlin") is None
+    assert shared.time_zone_error("Mars/Olympus") is not None
+    assert shared.time_zone_error("../etc/passwd") is not None
+    assert shared.cidr_error("10.0.0.0/16") is None
+    assert shared.cidr_error("10.0.0.0/33") is not None
+    assert shared.cidr_error("10.0.0.1/16") is not None  # host bits set
+    arn = "arn:aws:acm:eu-west-1:123456789012:certificate/abc"
+    assert shared.arn_error(arn, "acm", "certificate/") is None
+    assert shared.arn_error(arn, "sns") is not None
+    assert shared.arn_error("mycert", "acm") is not None
+    assert shared.zone_error("eu-west-1a", "eu-west-1") is None
+    assert shared.zone_error("eu-west-1z1", "eu-west-1") is not None
+    assert shared.zone_error("us-east-1a", "eu-west-1") is not None
+
+
+def test_unknown_context_suggests_the_closest_key() -> None:
+    keys = {"Api": ["quota_per_day", "removal_policy"]}
+    assert shared.unknown_context_error({"Api:quota_per_day": 1}, keys, ["region"]) is None
+    assert (
+        shared.unknown_context_error({"@aws-cdk/x:y": True, "cli-telemetry": 0}, keys, []) is None
+    )
+    problem = shared.unknown_context_error({"removal_polcy": "x"}, keys, ["region"])
+    assert problem is not None
+    assert "did you mean removal_policy?" in problem
+    problem = shared.unknown_context_error({"API:quota_per_day": "1"}, keys, [])
+    assert problem is not None
+    assert "did you mean Api:quota_per_day?" in problem
+
+
+def test_undeclared_context_read_is_a_bug() -> None:
+    config = ContextConfig(Stack(App(), "Pattern"), "Pattern", ["memory"])
+    assert config.get_int("memory", 1) == 1
+    with pytest.raises(KeyError, match="does not declare"):
+        config.get_int("memroy", 1)
+
+
+def test_stack_zones_never_look_up_an_account() -> None:
+    app = App(context={"Pinned:availability_zones": "eu-west-1b,eu-west-1c"})
+    pinned = Stack(app, "Pinned", env=Environment(account="123456789012", region="eu-west-1"))
+    assert shared.stack_zones(pinned, ContextConfig(pinned, "Pinned")) == [
+        "eu-west-1b",
+        "eu-west-1c",
+    ]
+    other = Stack(app, "Other", env=Environment(account="123456789012", region="eu-west-1"))
+    zones = shared.stack_zones(other, ContextConfig(other, "Other"))
+    assert other.resolve(zones) == [
+        {"Fn::Select": [0, {"Fn::GetAZs": ""}]},
+        {"Fn::Select": [1, {"Fn::GetAZs": ""}]},
+    ]
+
+
+def test_nag_text_spells_pinned_and_agnostic_arns() -> None:
+    app = App()
+    for env, expected in (
+        (None, "arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:q"),
+        (
+            Environment(account="123456789012", region="eu-west-1"),
+            "arn:<AWS::Partition>:sqs:eu-west-1:123456789012:q",
+        ),
+    ):
+        stack = Stack(app, f"S{len(app.node.children)}", env=env)
+        assert shared.nag_text(stack, stack.format_arn(service="sqs", resource="q")) == expected

@@ -766,7 +766,7 @@ def test_the_stack_takes_a_cognito_pool_from_context() -> None:
             "cognito_user_pool_id='my-pool'",
             id="bad-pool",
         ),
-        pytest.param({"cognito_user_pool_id": POOL_ID}, "cognito_client_ids=[]", id="no-clients"),
+        pytest.param({"cognito_user_pool_id": POOL_ID}, "cognito_client_ids=''", id="no-clients"),
     ],
 )
 def test_the_stack_refuses_an_incomplete_cognito_context(context: dict[str, str], key: str) -> None:
