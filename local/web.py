@@ -5,6 +5,7 @@ definition's environment and port, and its container health check run as ECS wou
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -53,6 +54,12 @@ def health_check(container: dict[str, Any], code: Path, env: dict[str, str], sto
         stop.wait(float(check.get("Interval", 30)))
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser("web", __doc__.split("\n")[0], None)
     args.add_argument("--port", type=int, default=None, help="port (default: the container port)")
@@ -61,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     container = web_container(template)
     code = template.image_dir(container["Image"])
     port = options.port if options.port is not None else int(container["PortMappings"][0]["ContainerPort"])
+    if port == 0:
+        port = _free_port()  # the app and its health check read the port from PORT
     env = {**template.container_environment(container), "PORT": str(port)}
     os.environ.update(env)
     sys.path.insert(0, str(code))
