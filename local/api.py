@@ -147,7 +147,9 @@ def _ref_id(value: Any) -> str:
 
 
 def _resource_paths(template: Template) -> dict[str, str]:
-    resources = {lid: template.props(lid) for lid, _ in template.of_type("AWS::ApiGateway::Resource")}
+    resources = {
+        lid: template.props(lid) for lid, _ in template.of_type("AWS::ApiGateway::Resource")
+    }
     paths: dict[str, str] = {}
 
     def path_of(logical_id: str) -> str:
@@ -221,7 +223,10 @@ class Gateway:
             return self._handle(request)
         except GatewayError as error:
             status, body = self.api.render(error)
-            headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", error.response_type)]
+            headers = [
+                ("Content-Type", "application/json"),
+                ("x-amzn-ErrorType", error.response_type),
+            ]
             return status, headers, body.encode()
 
     def _handle(self, request: Request) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -344,12 +349,12 @@ class Gateway:
 def _http_response(response: Any) -> tuple[int, list[tuple[str, str]], bytes]:
     """The proxy integration's result as an HTTP response; a malformed one is API Gateway's 502."""
     if not isinstance(response, dict) or not isinstance(response.get("statusCode"), int):
-        body = json.dumps({"message": "Internal server error"}).encode()
-        return 502, [("Content-Type", "application/json")], body
+        error = json.dumps({"message": "Internal server error"}).encode()
+        return 502, [("Content-Type", "application/json")], error
     headers = [(k, str(v)) for k, v in (response.get("headers") or {}).items()]
     for name, values in (response.get("multiValueHeaders") or {}).items():
         headers.extend((name, str(v)) for v in values if (name, str(v)) not in headers)
-    body = response.get("body") or ""
+    body = str(response.get("body") or "")
     raw = base64.b64decode(body) if response.get("isBase64Encoded") else str(body).encode()
     return int(response["statusCode"]), headers, raw
 
@@ -387,8 +392,8 @@ def make_server(gateway: Gateway, port: int) -> ThreadingHTTPServer:
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve  # noqa: N815
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            say(f"{self.command} {self.path} -> {args[1] if len(args) > 1 else ''}")
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:  # noqa: ARG002
+            say(f"{self.command} {self.path} -> {code}")
 
     return ThreadingHTTPServer((HOST, port), Handler)
 
@@ -416,8 +421,18 @@ def main(argv: list[str] | None = None) -> int:
         base = f"http://{HOST}:{port}/{api.stage}"
         say(f"items API ({STACK}: {function_id}, table {table_name} on moto at {endpoint})")
         for (path, verb), method in sorted(api.methods.items()):
-            needs = [n for n, on in (("x-api-key", method.api_key_required), (method.identity_header, method.identity_header)) if on]
-            say(f"  {verb:6} {base}{path}" + (f"   needs: {', '.join(str(n) for n in needs)}" if needs else ""))
+            needs = [
+                n
+                for n, on in (
+                    ("x-api-key", method.api_key_required),
+                    (method.identity_header, method.identity_header),
+                )
+                if on
+            ]
+            say(
+                f"  {verb:6} {base}{path}"
+                + (f"   needs: {', '.join(str(n) for n in needs)}" if needs else "")
+            )
         say(f"API key (header x-api-key): {api_key}")
         if any(m.identity_header for m in api.methods.values()):
             say("Cognito authorizer: any Authorization value is accepted locally (not verified)")

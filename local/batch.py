@@ -26,7 +26,15 @@ from .template import ROOT, Template
 STACK = "BatchJobs"
 
 
-def child_env(container: dict[str, Any], template: Template, endpoint: str, *, job_id: str, index: int, size: int) -> dict[str, str]:
+def child_env(
+    container: dict[str, Any],
+    template: Template,
+    endpoint: str,
+    *,
+    job_id: str,
+    index: int,
+    size: int,
+) -> dict[str, str]:
     """An array child's environment: the container's, then Batch's own, then the moto endpoint."""
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -54,12 +62,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser("batch", __doc__.split("\n")[0], None)
     args.add_argument("--input", type=Path, required=True, help="the CSV the job takes")
     args.add_argument("--shards", type=int, default=4, help="array size (default 4)")
-    args.add_argument("--out", type=Path, default=ROOT / "local-out" / "batch", help="output folder")
+    args.add_argument(
+        "--out", type=Path, default=ROOT / "local-out" / "batch", help="output folder"
+    )
     options = args.parse_args(argv)
     if not options.input.is_file():
         args.error(f"--input must be a file, got {options.input}")
     if not 1 <= options.shards <= 10_000:
-        args.error(f"--shards must be 1 to 10000 (AWS Batch's array size range), got {options.shards}")
+        args.error(
+            f"--shards must be 1 to 10000 (AWS Batch's array size range), got {options.shards}"
+        )
     template = Template.load(options.cdk_out, STACK)
     return run_once(lambda: run(template, options.input, options.shards, options.out))
 
@@ -84,7 +96,10 @@ def run(template: Template, input_path: Path, shards: int, out: Path) -> int:
             subprocess.Popen(
                 argv,
                 cwd=code,
-                env={**child_env(container, template, endpoint, job_id=job_id, index=i, size=shards), "PYTHONPATH": str(code)},
+                env={
+                    **child_env(container, template, endpoint, job_id=job_id, index=i, size=shards),
+                    "PYTHONPATH": str(code),
+                },
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
@@ -94,10 +109,15 @@ def run(template: Template, input_path: Path, shards: int, out: Path) -> int:
         failed = 0
         try:
             for index, child in enumerate(children):
-                stdout, stderr = child.communicate(timeout=int(props.get("Timeout", {}).get("AttemptDurationSeconds", 3600)))
-                status = "SUCCEEDED" if child.returncode == 0 else f"FAILED (exit {child.returncode})"
+                stdout, stderr = child.communicate(
+                    timeout=int(props.get("Timeout", {}).get("AttemptDurationSeconds", 3600))
+                )
+                status = (
+                    "SUCCEEDED" if child.returncode == 0 else f"FAILED (exit {child.returncode})"
+                )
                 failed += child.returncode != 0
-                say(f"  child {index}: {status} {stdout.strip().splitlines()[-1] if stdout.strip() else ''}")
+                last = stdout.strip().splitlines()[-1] if stdout.strip() else ""
+                say(f"  child {index}: {status} {last}")
                 if child.returncode:
                     say("    " + stderr.strip().replace("\n", "\n    "))
         finally:
@@ -120,4 +140,4 @@ def _entrypoint(code: Path) -> list[str]:
             entry = json.loads(line.removeprefix("ENTRYPOINT "))
             if entry[:2] == ["python", "-m"]:
                 return list(entry[2:])
-    raise SystemExit(f"{code}/Dockerfile: expected ENTRYPOINT [\"python\", \"-m\", <module>]")
+    raise SystemExit(f'{code}/Dockerfile: expected ENTRYPOINT ["python", "-m", <module>]')

@@ -123,7 +123,9 @@ class Chat:
         route = self.routes.get("$connect")
         authorizer_context = None
         if route and route.authorizer:
-            if not all(_identity(source, headers, dict(query)) for source in route.identity_sources):
+            if not all(
+                _identity(source, headers, dict(query)) for source in route.identity_sources
+            ):
                 return socket.respond(401, "Unauthorized\n")
             arn = f"arn:aws:execute-api:{REGION}:{ACCOUNT}:local/{self.stage}/$connect"
             decision = await self._invoke(
@@ -207,7 +209,7 @@ class Chat:
         event = {"requestContext": context, "body": body, "isBase64Encoded": False}
         try:
             response = await self._invoke(route.function, event)
-        except Exception as err:  # noqa: BLE001 - API Gateway answers an integration failure so
+        except Exception as err:
             say(f"{route.key}: function failed: {err!r}")
             await connection.socket.send(
                 json.dumps({"message": "Internal server error", "connectionId": connection.id})
@@ -288,7 +290,7 @@ def management_server(chat: Chat) -> ThreadingHTTPServer:
         def _gone(self) -> None:
             self._reply(410, {"__type": "GoneException", "message": "Connection is gone"})
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             connection_id = self._id()
             if connection_id is None:
@@ -298,7 +300,7 @@ def management_server(chat: Chat) -> ThreadingHTTPServer:
             else:
                 self._gone()
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             connection = chat.connections.get(self._id() or "")
             if connection is None:
                 self._gone()
@@ -313,7 +315,7 @@ def management_server(chat: Chat) -> ThreadingHTTPServer:
                 },
             )
 
-        def do_DELETE(self) -> None:  # noqa: N802
+        def do_DELETE(self) -> None:
             if chat.close(self._id() or ""):
                 self._reply(204)
             else:
@@ -341,7 +343,9 @@ def _create_secrets(template: Template) -> dict[str, str]:
         alphabet = string.ascii_letters + string.digits
         if not generate.get("ExcludePunctuation"):
             alphabet += "!#$%&()*+,-.:;<=>?@[]^_{|}~"
-        value = "".join(secrets.choice(alphabet) for _ in range(int(generate.get("PasswordLength", 32))))
+        value = "".join(
+            secrets.choice(alphabet) for _ in range(int(generate.get("PasswordLength", 32)))
+        )
         arn = client.create_secret(Name=f"local-{logical_id}", SecretString=value)["ARN"]
         template.names[logical_id] = arn
         values[logical_id] = value
@@ -383,11 +387,19 @@ def serve_chat(template: Template, port: int) -> int:
         authorizer_ids = []
         for route_id, resource in template.of_type("AWS::ApiGatewayV2::Route"):
             props = resource["Properties"]
-            route = Route(props["RouteKey"], function(_integration_function(template, props)), route_id in two_way)
+            route = Route(
+                props["RouteKey"],
+                function(_integration_function(template, props)),
+                route_id in two_way,
+            )
             if "AuthorizerId" in props:
-                authorizer_id = template.logical_id_in(props["AuthorizerId"], "AWS::ApiGatewayV2::Authorizer")
+                authorizer_id = template.logical_id_in(
+                    props["AuthorizerId"], "AWS::ApiGatewayV2::Authorizer"
+                )
                 authorizer = template.props(authorizer_id)
-                function_id = template.logical_id_in(authorizer["AuthorizerUri"], "AWS::Lambda::Function")
+                function_id = template.logical_id_in(
+                    authorizer["AuthorizerUri"], "AWS::Lambda::Function"
+                )
                 route.authorizer = function(function_id)
                 route.identity_sources = list(authorizer.get("IdentitySource", []))
                 authorizer_ids.append(function_id)
@@ -424,8 +436,11 @@ async def _serve(chat: Chat, management: ThreadingHTTPServer, port: int, endpoin
         chat.loop.add_signal_handler(signum, stop.set)
     async with serve(chat.handler, HOST, port, process_request=chat.process_request) as server:
         bound = next(iter(server.sockets)).getsockname()[1]
-        say(f"chat ({STACK}: routes {', '.join(sorted(chat.routes))}; DynamoDB on moto at {endpoint})")
-        say(f"management endpoint (the functions' callback URL): http://{HOST}:{management.server_address[1]}/{chat.stage}")
+        routes = ", ".join(sorted(chat.routes))
+        say(f"chat ({STACK}: routes {routes}; DynamoDB on moto at {endpoint})")
+        say(
+            f"management endpoint (the functions' callback URL): http://{HOST}:{management.server_address[1]}/{chat.stage}"
+        )
         if chat.mint:
             say(f"token for a user: python -m local chat token --user alice --port {bound}")
             say(f"connect: ws://{HOST}:{bound}/{chat.stage}?token=<token>")
@@ -440,11 +455,13 @@ async def _serve(chat: Chat, management: ThreadingHTTPServer, port: int, endpoin
 
 
 def token(argv: list[str]) -> int:
-    args = parser("chat token", "Print a connect token for a user of a running local chat.", DEFAULT_PORT)
+    args = parser(
+        "chat token", "Print a connect token for a user of a running local chat.", DEFAULT_PORT
+    )
     args.add_argument("--user", required=True)
     options = args.parse_args(argv)
     url = f"http://{HOST}:{options.port}/token?user={options.user}"
-    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback only
+    with urllib.request.urlopen(url, timeout=5) as response:
         print(response.read().decode().strip())
     return 0
 

@@ -146,7 +146,9 @@ class Template:
                 return f"arn:aws:s3:::{name}"
             if type_ == "AWS::DynamoDB::Table":
                 return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
-            return name if name.startswith("arn:") else f"arn:aws:{service}:{REGION}:{ACCOUNT}:{name}"
+            return (
+                name if name.startswith("arn:") else f"arn:aws:{service}:{REGION}:{ACCOUNT}:{name}"
+            )
         return name
 
     def environment(self, logical_id: str) -> dict[str, str]:

@@ -30,8 +30,13 @@ def notifications(template: Template) -> list[tuple[str, str, str, str]]:
         for config in props["NotificationConfiguration"].get("LambdaFunctionConfigurations", []):
             if not any(e.startswith("s3:ObjectCreated:") for e in config["Events"]):
                 continue
-            rules = {r["Name"].lower(): r["Value"] for r in config.get("Filter", {}).get("Key", {}).get("FilterRules", [])}
-            function_id = template.logical_id_in(config["LambdaFunctionArn"], "AWS::Lambda::Function")
+            rules = {
+                r["Name"].lower(): r["Value"]
+                for r in config.get("Filter", {}).get("Key", {}).get("FilterRules", [])
+            }
+            function_id = template.logical_id_in(
+                config["LambdaFunctionArn"], "AWS::Lambda::Function"
+            )
             found.append((bucket_id, function_id, rules.get("prefix", ""), rules.get("suffix", "")))
     if not found:
         raise SystemExit(f"{template.stack}: no S3 notification to a function in the template")
@@ -97,7 +102,8 @@ def process(template: Template, src: Path, out: Path) -> int:
             body = path.read_bytes()
             etag = s3.put_object(Bucket=bucket, Key=key, Body=body)["ETag"].strip('"')
             matching = [
-                f for b, f, prefix, suffix in targets
+                f
+                for b, f, prefix, suffix in targets
                 if b == bucket_id and key.startswith(prefix) and key.endswith(suffix)
             ]
             if not matching:
@@ -110,7 +116,7 @@ def process(template: Template, src: Path, out: Path) -> int:
                 event = s3_event(bucket, key, len(body), etag)
                 try:
                     result = functions[target](event)
-                except Exception as err:  # noqa: BLE001 - Lambda would retry; report and go on
+                except Exception as err:
                     say(f"  {key}: FAILED ({err!r}); Lambda would retry this event twice")
                     failed += 1
                     continue

@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -28,26 +27,33 @@ def web_container(template: Template) -> dict[str, Any]:
     raise SystemExit(f"{STACK}: no container with a port mapping in the task definition")
 
 
-def health_check(container: dict[str, Any], code: Path, env: dict[str, str], stop: threading.Event) -> None:
+def health_check(
+    container: dict[str, Any], code: Path, env: dict[str, str], stop: threading.Event
+) -> None:
     check = container.get("HealthCheck")
     if not check:
         return
     command = list(check["Command"])
-    if command[0] == "CMD-SHELL":
-        command = ["/bin/sh", "-c", command[1]]
-    else:
-        command = command[1:]
+    # ECS's forms: ["CMD", exe, args...] or ["CMD-SHELL", "a shell command"].
+    command = ["/bin/sh", "-c", command[1]] if command[0] == "CMD-SHELL" else command[1:]
     if command[0] == "python":
         command[0] = sys.executable
     stop.wait(min(float(check.get("StartPeriod", 0)), 2.0))  # locally the app starts in a second
     status, failures = "starting", 0
     while not stop.is_set():
         try:
-            ok = subprocess.run(command, cwd=code, env=env, timeout=float(check.get("Timeout", 5)), check=False).returncode == 0  # noqa: S603
+            ok = (
+                subprocess.run(
+                    command, cwd=code, env=env, timeout=float(check.get("Timeout", 5)), check=False
+                ).returncode
+                == 0
+            )
         except subprocess.TimeoutExpired:
             ok = False
         failures = 0 if ok else failures + 1
-        new = "healthy" if ok else "unhealthy" if failures >= int(check.get("Retries", 3)) else status
+        new = (
+            "healthy" if ok else "unhealthy" if failures >= int(check.get("Retries", 3)) else status
+        )
         if new != status:
             status = new
             say(f"health check ({' '.join(check['Command'][1:])}): {status}")
@@ -67,15 +73,19 @@ def main(argv: list[str] | None = None) -> int:
     template = Template.load(options.cdk_out, STACK)
     container = web_container(template)
     code = template.image_dir(container["Image"])
-    port = options.port if options.port is not None else int(container["PortMappings"][0]["ContainerPort"])
+    port = (
+        options.port
+        if options.port is not None
+        else int(container["PortMappings"][0]["ContainerPort"])
+    )
     if port == 0:
         port = _free_port()  # the app and its health check read the port from PORT
     env = {**template.container_environment(container), "PORT": str(port)}
     os.environ.update(env)
     sys.path.insert(0, str(code))
     import uvicorn  # the app's own server, as the image runs it
-    from webapp.__main__ import server_config  # type: ignore[import-not-found]
-    from webapp.config import Settings  # type: ignore[import-not-found]
+    from webapp.__main__ import server_config
+    from webapp.config import Settings
 
     config = server_config(Settings.from_env())
     config.host = HOST  # the image listens on every interface; locally, loopback only

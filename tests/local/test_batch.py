@@ -36,7 +36,9 @@ def test_four_shards_give_the_same_output_as_one(run_mode, tmp_path: Path):
     outputs = {}
     for shards in (1, 4):
         out = tmp_path / f"out-{shards}"
-        run_mode("BatchJobs", "batch", "--input", str(source), "--shards", str(shards), "--out", str(out))
+        run_mode(
+            "BatchJobs", "batch", "--input", str(source), "--shards", str(shards), "--out", str(out)
+        )
         assert len(list(out.rglob("part-*.csv"))) == shards
         outputs[shards] = (_rows(out, "part-*.csv"), _rows(out, "errors-*.csv"))
     results, errors = outputs[1]

@@ -14,9 +14,7 @@ ITEMS = 37
 
 def test_export_reads_back_into_the_seeded_items(synth: Synth, run_mode, tmp_path: Path):
     template = synth.template_json("ScheduledJob")
-    table = next(
-        r for r in template["Resources"].values() if r["Type"] == "AWS::DynamoDB::Table"
-    )
+    table = next(r for r in template["Resources"].values() if r["Type"] == "AWS::DynamoDB::Table")
     out = tmp_path / "export"
 
     run_mode("ScheduledJob", "cron", "--items", str(ITEMS), "--out", str(out))
