@@ -54,9 +54,13 @@ def say(message: str) -> None:
 def moto_server() -> Iterator[str]:
     """An in-process moto server on loopback; every boto3 client in this process (and in child
     processes given ``aws_env(url)``) talks to it instead of AWS."""
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per AWS call otherwise
+    # werkzeug writes headers and body separately: without this every keep-alive AWS call
+    # waits out the client's delayed ACK (40 ms on Linux).
+    MotoRequestHandler.disable_nagle_algorithm = True
     server = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
