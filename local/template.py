@@ -8,6 +8,7 @@ the fake account and region, and ``Fn::Join``/``Fn::Sub`` are evaluated over tho
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections.abc import Iterator, Mapping
@@ -51,6 +52,10 @@ def ensure_synth(cdk_out: Path, stack: str) -> Path:
     if path.exists() and path.stat().st_mtime >= _newest_source():
         return path
     print(f"synthesizing {stack} into {cdk_out} ...", file=sys.stderr, flush=True)
+    node = ROOT / "node_modules" / ".bin" / "node"
+    if node.exists():  # as the Makefile does: jsii wants the Node 22 of node_modules
+        os.environ.setdefault("JSII_NODE", str(node))
+    os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
     sys.path.insert(0, str(ROOT))
     from stacks.app import build_app  # jsii starts only when a synth is needed
 

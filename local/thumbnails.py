@@ -18,7 +18,7 @@ import boto3
 
 from .runtime import load_function, moto_server, parser, run_once, say
 from .s3util import create_buckets, download
-from .template import ACCOUNT, REGION, Template
+from .template import ACCOUNT, REGION, Template, TemplateError
 
 
 def notifications(template: Template) -> list[tuple[str, str, str, str]]:
@@ -39,7 +39,7 @@ def notifications(template: Template) -> list[tuple[str, str, str, str]]:
             )
             found.append((bucket_id, function_id, rules.get("prefix", ""), rules.get("suffix", "")))
     if not found:
-        raise SystemExit(f"{template.stack}: no S3 notification to a function in the template")
+        raise TemplateError(f"{template.stack}: no S3 notification to a function in the template")
     return found
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .runtime import HOST, parser, say
-from .template import Template
+from .template import Template, TemplateError
 
 STACK = "ContainerService"
 
@@ -24,7 +24,7 @@ def web_container(template: Template) -> dict[str, Any]:
         for container in resource["Properties"]["ContainerDefinitions"]:
             if container.get("PortMappings"):
                 return dict(container)
-    raise SystemExit(f"{STACK}: no container with a port mapping in the task definition")
+    raise TemplateError(f"{STACK}: no container with a port mapping in the task definition")
 
 
 def health_check(
