@@ -31,7 +31,16 @@ from urllib.parse import parse_qsl, urlsplit
 import boto3
 import jsonschema
 
-from .runtime import HOST, Function, load_function, moto_server, parser, say, serve_until_stopped
+from .runtime import (
+    HOST,
+    Function,
+    load_function,
+    moto_server,
+    parser,
+    say,
+    serve_until_stopped,
+    stop_signals,
+)
 from .template import ACCOUNT, Template, create_table
 
 STACK = "ServerlessApi"
@@ -423,6 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         function = load_function(template, function_id)
         api_key = "local-" + secrets.token_urlsafe(24)
         gateway = Gateway(api, function, api_key)
+        done = stop_signals()
         server = make_server(gateway, args.port)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
@@ -451,5 +461,5 @@ def main(argv: list[str] | None = None) -> int:
             server.shutdown()
             server.server_close()
 
-        serve_until_stopped(stop)
+        serve_until_stopped(done, stop)
     return 0

@@ -100,6 +100,9 @@ class Chat:
             return self._token(socket, url.query)
         if url.path.rstrip("/") != f"/{self.stage}":
             return socket.respond(404, "Not Found\n")
+        if request.headers.get("Upgrade", "").lower() != "websocket":
+            # Not a handshake: running $connect would record a connection that never opens.
+            return socket.respond(426, "Upgrade Required\n")
         headers = {k: v for k, v in request.headers.raw_items()}
         query = parse_qsl(url.query, keep_blank_values=True)
         connection_id = secrets.token_urlsafe(12)

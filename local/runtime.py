@@ -136,14 +136,18 @@ def load_function(
     )
 
 
-def serve_until_stopped(stop: Callable[[], None]) -> None:
-    """Block until Ctrl-C or SIGTERM, then call ``stop``."""
+def stop_signals() -> threading.Event:
+    """An event that Ctrl-C (SIGINT) or SIGTERM sets; install it before printing "ready", so a
+    signal that arrives right after is a clean stop, not a KeyboardInterrupt mid-print."""
     done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    try:
-        while not done.wait(0.5):
-            pass
-    except KeyboardInterrupt:
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: done.set())
+    return done
+
+
+def serve_until_stopped(done: threading.Event, stop: Callable[[], None]) -> None:
+    """Block until ``done`` is set (see ``stop_signals``), then call ``stop``."""
+    while not done.wait(0.5):
         pass
     say("stopping ...")
     stop()

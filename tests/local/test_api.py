@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable, Iterator
 
 import httpx2
@@ -106,3 +107,12 @@ def test_multi_value_query_reaches_the_handler(api):
     # The handler reads the last value, as API Gateway's single-value map holds.
     response = client.get("/items?limit=abc&limit=1")
     assert response.status_code == 200, response.text
+
+
+def test_ctrl_c_stops_the_api_and_its_moto_server(start: Callable[..., Mode]):
+    mode = start("ServerlessApi", "api")
+    mode.process.send_signal(signal.SIGINT)
+    assert mode.process.wait(timeout=20) == 0
+    assert mode.lines[-1] == "stopped"
+    with pytest.raises(httpx2.ConnectError):
+        httpx2.get(mode.url + "/items", timeout=2)
