@@ -20,7 +20,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install synth summary test lint fmt pytest snapshot-update bench bootstrap deploy diff destroy list clean
+.PHONY: help install synth summary test lint fmt pytest snapshot-update bench local-api local-chat local-thumbnails local-web local-batch local-cron bootstrap deploy diff destroy list clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -74,6 +74,31 @@ bench: install ## Benchmarks (figures, not pass/fail): synth cost, cold start, h
 	$(PY) bench/websocket_broadcast.py
 	$(PY) bench/lambda_bundling.py
 	$(PY) bench/batch_compounds.py
+	$(PY) bench/local_api.py
+
+# Local modes: real handler/container code on 127.0.0.1 against moto, wired from cdk.out (synthesized
+# first when missing or stale). No Docker, no AWS account. PORT=<n> overrides a server's port.
+LOCAL := $(PY) -m local
+LOCAL_PORT = $(if $(PORT),--port $(PORT))
+local-api: install ## Items API on http://127.0.0.1:3000/v1 (prints its API key).
+	$(LOCAL) api $(LOCAL_PORT)
+
+local-chat: install ## Chat on ws://127.0.0.1:3001/v1 (token: .venv/bin/python -m local chat token --user alice).
+	$(LOCAL) chat $(LOCAL_PORT)
+
+local-thumbnails: install ## Thumbnails of every image: make local-thumbnails SRC=<folder> OUT=<folder>
+	@test -n "$(SRC)" -a -n "$(OUT)" || { echo "usage: make local-thumbnails SRC=<folder> OUT=<folder>"; exit 2; }
+	$(LOCAL) thumbnails --src "$(SRC)" --out "$(OUT)"
+
+local-web: install ## Web container app under uvicorn on http://127.0.0.1:8080, with its health check.
+	$(LOCAL) web $(LOCAL_PORT)
+
+local-batch: install ## Array job as processes: make local-batch INPUT=<csv> SHARDS=<n> [OUT=<folder>]
+	@test -n "$(INPUT)" || { echo "usage: make local-batch INPUT=<csv> SHARDS=<n> [OUT=<folder>]"; exit 2; }
+	$(LOCAL) batch --input "$(INPUT)" --shards $(or $(SHARDS),4) $(if $(OUT),--out "$(OUT)")
+
+local-cron: install ## Nightly export once over generated items: make local-cron ITEMS=<n> [OUT=<folder>]
+	$(LOCAL) cron --items $(or $(ITEMS),100) $(if $(OUT),--out "$(OUT)")
 
 bootstrap: install ## Prepare an AWS account/region for cdk deploy (once; uses your credentials).
 	$(PY) scripts/aws_credentials.py $(CDK_ARGS)
