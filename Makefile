@@ -110,16 +110,16 @@ list: install ## List the stacks of the app.
 deploy: install ## Deploy one stack: make deploy STACK=ServerlessApi
 	@test -n "$(STACK)" || { echo "usage: make deploy STACK=<name> (see make list)"; exit 2; }
 	$(PY) scripts/aws_credentials.py $(CDK_ARGS)
-	$(CDK) deploy $(STACK) $(CDK_ARGS)
+	$(CDK) deploy $(STACK) -c stacks=$(STACK) $(CDK_ARGS)
 
 diff: install ## Diff one stack (or all) against the deployed one: make diff STACK=ServerlessApi
 	$(PY) scripts/aws_credentials.py $(CDK_ARGS)
-	$(CDK) diff $(STACK) $(CDK_ARGS)
+	$(CDK) diff $(STACK) $(if $(STACK),-c stacks=$(STACK)) $(CDK_ARGS)
 
 destroy: install ## Destroy one stack: make destroy STACK=ServerlessApi
 	@test -n "$(STACK)" || { echo "usage: make destroy STACK=<name>"; exit 2; }
 	$(PY) scripts/aws_credentials.py $(CDK_ARGS)
-	$(CDK) destroy $(STACK) $(CDK_ARGS)
+	$(CDK) destroy $(STACK) -c stacks=$(STACK) $(CDK_ARGS)
 
 .PHONY: cost cost-refresh cost-chart
 cost: install ## Price every stack from its template, offline: make cost STACK=ServerlessApi COST_ARGS="--profile medium --json"
