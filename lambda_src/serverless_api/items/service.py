@@ -20,6 +20,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
+from . import strict_json
 from .models import CreateItem, ReplaceItem, to_response
 
 # Idempotency keys map to item ids in their own UUID namespace: the same key always names the
@@ -182,8 +183,8 @@ def decode_token(token: str) -> dict[str, str]:
         raise InvalidToken
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        payload = json.loads(raw)
-    except (binascii.Error, ValueError):
+        payload = strict_json.loads(raw)
+    except (binascii.Error, ValueError):  # InvalidJSON is a ValueError
         raise InvalidToken from None
     if (
         not isinstance(payload, dict)
