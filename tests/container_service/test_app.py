@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import math
@@ -23,19 +22,6 @@ from fastapi.testclient import TestClient
 from tests.support import ROOT
 
 APP_DIR = ROOT / "containers" / "web"
-
-
-@pytest.fixture(scope="module")
-def webapp() -> Iterator[dict[str, ModuleType]]:
-    """The app's modules, imported from containers/web the way the image's PYTHONPATH does."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.syspath_prepend(str(APP_DIR))
-        yield {
-            name: importlib.import_module(f"webapp.{name}")
-            for name in ("app", "config", "healthcheck", "__main__")
-        }
-    for name in [m for m in sys.modules if m == "webapp" or m.startswith("webapp.")]:
-        del sys.modules[name]
 
 
 @pytest.fixture(scope="module")
@@ -170,6 +156,78 @@ def test_a_body_that_is_not_json_is_a_400(client: TestClient) -> None:
     )
     assert response.status_code == 400
     assert response.json() == {"message": "request body is not valid JSON"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 12_000,  # deeper than the parser's recursion limit: RecursionError, not ValueError
+        b'{"values":' + b"[" * 3_000,
+        b'{"values":' + b"[" * 2_000 + b"]" * 2_000 + b"}",
+        b'{"text":' + b'{"a":' * 3_000,
+        json.dumps({"values": [1, 2]}).encode("utf-16"),  # JSON is UTF-8 (RFC 8259)
+        json.dumps({"values": [1, 2]}).encode("utf-32"),
+        json.dumps({"text": "caf\u00e9"}, ensure_ascii=False).encode("latin-1"),
+        b'{"values": [NaN]}',  # Python's extensions, not JSON
+        b'{"values": [-Infinity]}',
+        b'{"text": "\\ud800"}',  # a lone surrogate escape is no character
+        b'{"values": [' + b"9" * 5_000 + b"]}",  # over Python's 4,300-digit int limit
+    ],
+    ids=[
+        "nested-arrays",
+        "nested-in-a-field",
+        "nested-and-closed",
+        "nested-objects",
+        "utf-16",
+        "utf-32",
+        "latin-1",
+        "nan",
+        "infinity",
+        "lone-surrogate",
+        "huge-integer",
+    ],
+)
+def test_a_body_that_is_not_utf8_json_is_a_400(client: TestClient, body: bytes) -> None:
+    path = "/v1/digests" if b"text" in body or b"t\x00e\x00x\x00t" in body else "/v1/statistics"
+    big = TestClient(
+        sys.modules["webapp.app"].create_app(
+            sys.modules["webapp.config"].Settings(max_body_bytes=1 << 16)
+        ),
+        raise_server_exceptions=False,
+    )
+    response = big.post(path, content=body, headers={"content-type": "application/json"})
+    assert (response.status_code, response.json()) == (
+        400,
+        {"message": "request body is not valid JSON"},
+    )
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin-1"],
+)
+def test_a_body_not_declared_as_utf8_json_is_a_415(
+    client: TestClient, content_type: str | None
+) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    response = client.post("/v1/statistics", content=b'{"values": [1]}', headers=headers)
+    assert response.status_code == 415
+    assert response.json() == {
+        "message": "Content-Type must be application/json (UTF-8)",
+    }
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json", "application/json; charset=utf-8", "Application/JSON; charset=UTF-8"],
+)
+def test_json_is_accepted_with_or_without_a_utf8_charset(
+    client: TestClient, content_type: str
+) -> None:
+    response = client.post(
+        "/v1/statistics", content=b'{"values": [1]}', headers={"content-type": content_type}
+    )
+    assert (response.status_code, response.json()["count"]) == (200, 1)
 
 
 # -- digests -----------------------------------------------------------------------------------
