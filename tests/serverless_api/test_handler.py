@@ -473,7 +473,7 @@ def test_an_unavailable_table_is_a_503_with_retry_after(
     def unavailable(**_: Any) -> None:
         raise error
 
-    monkeypatch.setattr(handler_module.table, "put_item", unavailable)
+    monkeypatch.setattr(handler_module.table.client, "put_item", unavailable)
     reply = call("POST", "/items", VALID)
     assert (reply.status, reply.body) == (
         503,
@@ -486,7 +486,7 @@ def test_an_unavailable_table_is_a_503_with_retry_after(
 def test_the_table_client_gives_up_inside_the_function_timeout(handler_module: ModuleType) -> None:
     """3 attempts x (1 s connect + 2 s read) = 9 s worst case before backoff, under the 10 s
     function timeout: a slow DynamoDB ends as a JSON 503, not a Lambda timeout."""
-    config = handler_module.table.meta.client.meta.config
+    config = handler_module.table.client.meta.config
     assert (config.connect_timeout, config.read_timeout) == (1, 2)
     assert config.retries == {"mode": "standard", "total_max_attempts": 3}
 

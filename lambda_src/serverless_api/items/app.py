@@ -11,10 +11,10 @@ import base64
 import binascii
 import json
 import os
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import (
     APIGatewayRestResolver,
     CORSConfig,
@@ -34,10 +34,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
-from pydantic import BaseModel, ValidationError
 
 from . import service, strict_json
-from .models import CreateItem, ReplaceItem
+from .tracing import create_tracer
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 MAX_BODY_BYTES = 16 * 1024
 DEFAULT_PAGE_SIZE = 20
@@ -49,7 +51,8 @@ _THROTTLED = {
 }
 
 logger = Logger()
-tracer = Tracer()
+# The X-Ray SDK only when tracing is on, patching only botocore: the one library called here.
+tracer = create_tracer(patch_modules=("botocore",))
 metrics = Metrics()
 # Short timeouts and few retries: a slow DynamoDB call fails inside the function's 10 s budget as
 # a JSON 503 the client can retry, instead of a Lambda timeout that API Gateway turns into a 5xx
@@ -57,7 +60,7 @@ metrics = Metrics()
 _DYNAMODB_CONFIG = Config(
     connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 3}
 )
-table = boto3.resource("dynamodb", config=_DYNAMODB_CONFIG).Table(os.environ["TABLE_NAME"])
+table = service.Table(boto3.client("dynamodb", config=_DYNAMODB_CONFIG), os.environ["TABLE_NAME"])
 
 _origins = [o for o in os.environ.get("ALLOWED_ORIGINS", "").split(",") if o]
 app = APIGatewayRestResolver(
@@ -66,7 +69,7 @@ app = APIGatewayRestResolver(
     else None,
 )
 
-Model = TypeVar("Model", bound=BaseModel)
+Model = TypeVar("Model", bound="BaseModel")
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response[str]:
@@ -93,6 +96,8 @@ def _require_json_content_type() -> None:
 
 def _parse(model: type[Model]) -> Model:
     """The request body as ``model``, or a 4xx that names the problem."""
+    from pydantic import ValidationError  # imported with the models, by the write routes only
+
     _require_json_content_type()
     body = app.current_event.body or ""
     try:
@@ -147,6 +152,8 @@ def _query_params(allowed: set[str]) -> dict[str, str]:
 @app.post("/items")
 @tracer.capture_method
 def create_item() -> Response[str]:
+    from .models import CreateItem  # pydantic: only the write routes pay for importing it
+
     fields = _parse(CreateItem)
     key = app.current_event.headers.get("Idempotency-Key") or app.current_event.headers.get(
         "idempotency-key"
@@ -196,6 +203,8 @@ def get_item(item_id: str) -> dict[str, Any]:
 @app.put("/items/<item_id>")
 @tracer.capture_method
 def replace_item(item_id: str) -> dict[str, Any]:
+    from .models import ReplaceItem
+
     item_id = _item_id(item_id)
     fields = _parse(ReplaceItem)
     try:
