@@ -310,6 +310,17 @@ BAD_REQUESTS: dict[str, Bad] = {
     "post-long-idempotency-key": Bad(
         "POST", "/items", 400, "Idempotency-Key", VALID, headers={"Idempotency-Key": "k" * 129}
     ),
+    # A structured-field string: printable ASCII. uuid5() of a lone surrogate raised a 500.
+    **{
+        f"post-idempotency-key-{name}": Bad(
+            "POST", "/items", 400, "Idempotency-Key", VALID, headers={"Idempotency-Key": key}
+        )
+        for name, key in {
+            "surrogate": "\ud800",
+            "newline": "order\n42",
+            "non-ascii": "ordre-\u00e9",
+        }.items()
+    },
     "post-reused-idempotency-key": Bad(
         "POST", "/items", 409, "already used", VALID, headers={"Idempotency-Key": "order-42"}
     ),

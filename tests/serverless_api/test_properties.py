@@ -131,6 +131,23 @@ def test_any_body_is_answered_without_a_5xx_and_a_refused_one_changes_nothing(
         _clear(store)
 
 
+@given(key=ANY_TEXT)
+def test_any_idempotency_key_is_a_create_or_a_400_that_changes_nothing(
+    invoke: Any, store: Any, key: str
+) -> None:
+    try:
+        reply = invoke("POST", "/items", {"name": "x"}, headers={"Idempotency-Key": key})
+        _json_error(reply)
+        if reply.status >= 400:
+            assert reply.status == 400
+            assert _snapshot(store) == []
+        else:  # a replay with the same key finds the same item
+            again = invoke("POST", "/items", {"name": "x"}, headers={"Idempotency-Key": key})
+            assert (again.status, again.body) == (200, reply.body)
+    finally:
+        _clear(store)
+
+
 @given(item=VALID_ITEMS)
 def test_a_valid_item_round_trips_through_create_get_replace_and_delete(
     invoke: Any, store: Any, item: dict[str, Any]

@@ -158,8 +158,10 @@ def create_item() -> Response[str]:
     key = app.current_event.headers.get("Idempotency-Key") or app.current_event.headers.get(
         "idempotency-key"
     )
-    if key is not None and not 1 <= len(key) <= 128:
-        raise BadRequestError("Idempotency-Key must be 1 to 128 characters")
+    # Printable ASCII, as an HTTP structured-field string: a lone surrogate (a directly invoked
+    # function can be sent one) would make the key's uuid5() raise.
+    if key is not None and not (1 <= len(key) <= 128 and key.isascii() and key.isprintable()):
+        raise BadRequestError("Idempotency-Key must be 1 to 128 printable ASCII characters")
     try:
         item, created = service.create_item(table, fields, idempotency_key=key)
     except service.IdempotencyKeyReused:
