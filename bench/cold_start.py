@@ -1,5 +1,6 @@
-"""Handler cold start: the import (CPU) time of each Lambda handler in a fresh interpreter (what Lambda
-pays at init, before the first event), against a bare `import boto3` timed in the same rounds.
+"""Handler cold start: the import (CPU) time of each Lambda handler in a fresh interpreter (what
+Lambda pays at init, before the first event), against a bare `import boto3` timed in the same
+rounds.
 Goal (issue 15): every handler <= 2.0x boto3.
 
 Two configurations: tracing off (POWERTOOLS_TRACE_DISABLED=true, as a local run or a function
