@@ -13,12 +13,30 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from stacks.app import build_app
 from tests.support import SELECTED, Synth
+
+# One Hypothesis profile for every property-based test in the suite, so CI is fast and
+# repeatable: a fixed example budget, a seed derived from each test (derandomize), no example
+# database carried between runs, and no per-example deadline (a loaded CI machine is not a bug).
+# HYPOTHESIS_PROFILE=dev explores more, with random seeds, when hunting for new failures locally.
+settings.register_profile(
+    "ci",
+    max_examples=50,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", max_examples=500, deadline=None, database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def _synthesize(outdir: Path) -> Synth:

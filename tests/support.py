@@ -3,9 +3,13 @@ way Lambda does."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import os
 import re
+import socket
+import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -105,3 +109,67 @@ def throttled_operations(alarm: dict[str, Any], table_id: str) -> set[str]:
         operations.add(dims["Operation"])
         assert metric["Id"] in expression["Expression"]
     return operations
+
+
+# A handler invoked as Lambda runs it with Tracing Active: LAMBDA_TASK_ROOT and the daemon's
+# address set at init, the trace header set for the invocation. Prints the tracer's state.
+_TRACED_INVOCATION = """
+import json, sys, types
+sys.path.insert(0, {root!r})
+import {module} as handler
+from aws_xray_sdk.core import patcher
+context = types.SimpleNamespace(**json.loads({context!r}))
+try:
+    handler.lambda_handler(json.loads({event!r}), context)
+except Exception as err:
+    print("raised", type(err).__name__, file=sys.stderr)
+print(json.dumps({{
+    "disabled": handler.tracer.disabled,
+    "provider": type(handler.tracer.provider).__module__,
+    "patched": sorted(patcher._PATCHED_MODULES),
+}}))
+"""
+TRACE_ID = "1-67891233-abcdef012345678912345678"
+
+
+def traced_invocation(
+    root: Path, module: str, env: Mapping[str, str], event: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Run ``module.lambda_handler(event)`` in a fresh interpreter as deployed with X-Ray
+    tracing on, with a UDP socket on 127.0.0.1 standing in for the X-Ray daemon. Returns the
+    tracer's state (``disabled``, ``provider`` module, ``patched`` modules) and every segment
+    document the SDK sent to the daemon."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as daemon:
+        daemon.bind(("127.0.0.1", 0))
+        inherited = {
+            k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_"))
+        }
+        child_env = {
+            **inherited,
+            **FAKE_AWS_ENV,
+            **env,
+            "LAMBDA_TASK_ROOT": str(root),
+            "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{daemon.getsockname()[1]}",
+            "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+            "_X_AMZN_TRACE_ID": f"Root={TRACE_ID};Parent=53995c3f42cd8ad8;Sampled=1",
+        }
+        code = _TRACED_INVOCATION.format(
+            root=str(root),
+            module=module,
+            event=json.dumps(event),
+            context=json.dumps(dataclasses.asdict(LambdaContext())),
+        )
+        result = subprocess.run(  # noqa: S603 - our own code, in a fresh interpreter
+            [sys.executable, "-c", code], env=child_env, capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, result.stderr
+        # The child has exited: everything it sent is queued on the socket already.
+        daemon.settimeout(0.2)
+        documents = []
+        with contextlib.suppress(TimeoutError):
+            while True:
+                # Each packet: a JSON header line, then one segment document.
+                header, document = daemon.recv(65536).decode().split("\n", 1)
+                assert json.loads(header) == {"format": "json", "version": 1}
+                documents.append(json.loads(document))
+    return json.loads(result.stdout.strip().splitlines()[-1]), documents

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import math
@@ -23,19 +22,6 @@ from fastapi.testclient import TestClient
 from tests.support import ROOT
 
 APP_DIR = ROOT / "containers" / "web"
-
-
-@pytest.fixture(scope="module")
-def webapp() -> Iterator[dict[str, ModuleType]]:
-    """The app's modules, imported from containers/web the way the image's PYTHONPATH does."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.syspath_prepend(str(APP_DIR))
-        yield {
-            name: importlib.import_module(f"webapp.{name}")
-            for name in ("app", "config", "healthcheck", "__main__")
-        }
-    for name in [m for m in sys.modules if m == "webapp" or m.startswith("webapp.")]:
-        del sys.modules[name]
 
 
 @pytest.fixture(scope="module")
@@ -170,6 +156,67 @@ def test_a_body_that_is_not_json_is_a_400(client: TestClient) -> None:
     )
     assert response.status_code == 400
     assert response.json() == {"message": "request body is not valid JSON"}
+
+
+NOT_UTF8_JSON = {
+    # Deeper than the parser's recursion limit: a RecursionError, not a ValueError.
+    "nested-arrays": ("/v1/statistics", b"[" * 12_000),
+    "nested-in-a-field": ("/v1/statistics", b'{"values":' + b"[" * 3_000),
+    "nested-and-closed": ("/v1/statistics", b'{"values":' + b"[" * 2_000 + b"]" * 2_000 + b"}"),
+    "nested-objects": ("/v1/digests", b'{"text":' + b'{"a":' * 3_000),
+    # JSON is UTF-8 (RFC 8259); json.loads would sniff UTF-16 and UTF-32 from bytes.
+    "utf-16": ("/v1/statistics", json.dumps({"values": [1, 2]}).encode("utf-16")),
+    "utf-32": ("/v1/digests", json.dumps({"text": "hi"}).encode("utf-32")),
+    "latin-1": ("/v1/digests", '{"text": "caf\u00e9"}'.encode("latin-1")),
+    # Python's extensions, not JSON; and a lone surrogate escape is no character.
+    "nan": ("/v1/statistics", b'{"values": [NaN]}'),
+    "infinity": ("/v1/statistics", b'{"values": [-Infinity]}'),
+    "lone-surrogate": ("/v1/digests", b'{"text": "\\ud800"}'),
+    "huge-integer": ("/v1/statistics", b'{"values": [' + b"9" * 5_000 + b"]}"),  # > 4,300 digits
+}
+
+
+@pytest.mark.parametrize(("path", "body"), NOT_UTF8_JSON.values(), ids=NOT_UTF8_JSON.keys())
+def test_a_body_that_is_not_utf8_json_is_a_400(path: str, body: bytes) -> None:
+    big = TestClient(
+        sys.modules["webapp.app"].create_app(
+            sys.modules["webapp.config"].Settings(max_body_bytes=1 << 16)
+        ),
+        raise_server_exceptions=False,
+    )
+    response = big.post(path, content=body, headers={"content-type": "application/json"})
+    assert (response.status_code, response.json()) == (
+        400,
+        {"message": "request body is not valid JSON"},
+    )
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin-1"],
+)
+def test_a_body_not_declared_as_utf8_json_is_a_415(
+    client: TestClient, content_type: str | None
+) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    response = client.post("/v1/statistics", content=b'{"values": [1]}', headers=headers)
+    assert response.status_code == 415
+    assert response.json() == {
+        "message": "Content-Type must be application/json (UTF-8)",
+    }
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json", "application/json; charset=utf-8", "Application/JSON; charset=UTF-8"],
+)
+def test_json_is_accepted_with_or_without_a_utf8_charset(
+    client: TestClient, content_type: str
+) -> None:
+    response = client.post(
+        "/v1/statistics", content=b'{"values": [1]}', headers={"content-type": content_type}
+    )
+    assert (response.status_code, response.json()["count"]) == (200, 1)
 
 
 # -- digests -----------------------------------------------------------------------------------

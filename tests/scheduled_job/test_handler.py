@@ -392,6 +392,9 @@ def test_a_failed_rerun_withdraws_the_old_manifest(
         ({"scheduled_time": "2026-11-23T02:00:00"}, "has no time zone"),
         ({"scheduled_time": "<aws.scheduler.scheduled-time>"}, "is not ISO 8601"),
         (["not", "an", "object"], "event must be a JSON object"),
+        # In UTC these fall outside years 1..9999: astimezone() raised OverflowError.
+        ({"scheduled_time": "0001-01-01T00:00:00+01:00"}, "outside the years 1 to 9999"),
+        ({"scheduled_time": "9999-12-31T23:59:59-01:00"}, "outside the years 1 to 9999"),
     ],
 )
 def test_bad_or_missing_scheduled_time_is_a_clear_error_and_writes_nothing(

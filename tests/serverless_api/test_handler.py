@@ -3,109 +3,16 @@
 from __future__ import annotations
 
 import base64
-import importlib
 import json
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
-from moto import mock_aws
 
-from tests.support import ROOT, LambdaContext, handler_package
-
-TABLE = "items-test"
-
-
-@pytest.fixture(scope="module")
-def handler_module() -> Iterator[ModuleType]:
-    """Import the handler once, the way Lambda does, with the environment the construct sets."""
-    env = {
-        "TABLE_NAME": TABLE,
-        "POWERTOOLS_SERVICE_NAME": "items-api",
-        "POWERTOOLS_METRICS_NAMESPACE": "ServerlessApi",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-    }
-    with handler_package(ROOT / "lambda_src" / "serverless_api", env):
-        yield importlib.import_module("items.app")
-
-
-@pytest.fixture(scope="module")
-def _module_table(handler_module: ModuleType) -> Iterator[Any]:
-    """One fake DynamoDB and table for the module: starting moto per test costs more than the
-    tests themselves. The handler module's environment carries the fake credentials."""
-    with mock_aws():
-        yield boto3.resource("dynamodb", region_name="us-east-1").create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-
-
-@pytest.fixture
-def table(_module_table: Any) -> Iterator[Any]:
-    """The table, empty at the start of every test."""
-    yield _module_table
-    with _module_table.batch_writer() as batch:
-        for item in _module_table.scan(ProjectionExpression="id")["Items"]:
-            batch.delete_item(Key={"id": item["id"]})
-
-
-@dataclass
-class Reply:
-    status: int
-    body: Any
-    headers: dict[str, str]
-
-
-@pytest.fixture
-def call(table: Any, handler_module: ModuleType) -> Any:
-    def _call(
-        method: str,
-        path: str,
-        body: Any = None,
-        *,
-        raw_body: str | None = None,
-        base64_encoded: bool = False,
-        headers: dict[str, str] | None = None,
-        query: dict[str, str] | None = None,
-    ) -> Reply:
-        text = raw_body if raw_body is not None else (None if body is None else json.dumps(body))
-        event = {
-            "resource": path,
-            "path": path,
-            "httpMethod": method,
-            "headers": {"Content-Type": "application/json", **(headers or {})},
-            "multiValueHeaders": {},
-            "queryStringParameters": query,
-            "multiValueQueryStringParameters": None,
-            "pathParameters": None,
-            "stageVariables": None,
-            "requestContext": {
-                "requestId": "req-1",
-                "stage": "v1",
-                "httpMethod": method,
-                "path": f"/v1{path}",
-                "resourcePath": path,
-                "identity": {"sourceIp": "127.0.0.1"},
-            },
-            "body": text,
-            "isBase64Encoded": base64_encoded,
-        }
-        result = handler_module.lambda_handler(event, LambdaContext())
-        raw = result.get("body") or ""
-        headers = dict(result.get("headers") or {})
-        headers.update(
-            {k: ", ".join(v) for k, v in (result.get("multiValueHeaders") or {}).items()}
-        )
-        return Reply(result["statusCode"], json.loads(raw) if raw else None, headers)
-
-    return _call
+from tests.support import LambdaContext
 
 
 def _items(table: Any) -> list[dict[str, Any]]:
@@ -290,6 +197,78 @@ BAD_REQUESTS: dict[str, Bad] = {
         base64_encoded=True,
     ),
     "post-oversize": Bad("POST", "/items", 413, "exceeds 16384 bytes", body=_OVERSIZE),
+    # Nesting deeper than the parser's recursion limit: a RecursionError, not a ValueError.
+    **{
+        f"{method.lower()}-nested-{name}": Bad(method, path, 400, "not valid JSON", raw_body=nested)
+        for method, path in (("POST", "/items"), ("PUT", "/items/{id}"))
+        for name, nested in {
+            "arrays": "[" * 12_000,
+            "objects": '{"a":' * 3_000,
+            "closed-arrays": "[" * 5_000 + "]" * 5_000,
+        }.items()
+    },
+    # JSON is UTF-8 (RFC 8259); json.loads would sniff UTF-16 and UTF-32 from bytes. ASCII text
+    # as UTF-16-LE without a BOM is valid UTF-8 (with NULs), so it fails as JSON instead.
+    **{
+        f"post-{codec}": Bad(
+            "POST",
+            "/items",
+            400,
+            "not valid JSON" if codec == "utf-16-le" else "not valid UTF-8",
+            raw_body=base64.b64encode(json.dumps(VALID).encode(codec)).decode(),
+            base64_encoded=True,
+        )
+        for codec in ("utf-16", "utf-16-le", "utf-32")
+    },
+    # Not JSON: NaN and Infinity are Python's extension, and a lone surrogate is no character.
+    "post-nan": Bad(
+        "POST", "/items", 400, "not valid JSON", raw_body='{"name": "x", "quantity": NaN}'
+    ),
+    "post-infinity": Bad(
+        "POST", "/items", 400, "not valid JSON", raw_body='{"name": "x", "expires_at": Infinity}'
+    ),
+    "post-lone-surrogate": Bad(
+        "POST", "/items", 400, "not valid JSON", raw_body='{"name": "\\ud800"}'
+    ),
+    "put-lone-surrogate-tag": Bad(
+        "PUT",
+        "/items/{id}",
+        400,
+        "not valid JSON",
+        raw_body='{"name": "x", "version": 2, "tags": ["\\udfff"]}',
+    ),
+    "post-huge-integer": Bad(
+        "POST",
+        "/items",
+        400,
+        "not valid JSON",
+        raw_body='{"name": "x", "quantity": ' + "9" * 5000 + "}",
+    ),
+    # Content-Type: API Gateway checks its JSON model only for JSON bodies.
+    **{
+        f"post-content-type-{name}": Bad(
+            "POST",
+            "/items",
+            415,
+            "Content-Type must be application/json",
+            VALID,
+            headers={"Content-Type": value},
+        )
+        for name, value in {
+            "text": "text/plain",
+            "form": "application/x-www-form-urlencoded",
+            "latin1": "application/json; charset=iso-8859-1",
+            "json-prefix": "application/jsonx",
+        }.items()
+    },
+    "put-content-type-text": Bad(
+        "PUT",
+        "/items/{id}",
+        415,
+        "Content-Type",
+        {"name": "x", "version": 2},
+        headers={"Content-Type": "text/plain"},
+    ),
     # wrong types (strict: never coerced)
     "post-quantity-string": Bad("POST", "/items", 422, "quantity", {"name": "x", "quantity": "5"}),
     "post-quantity-float": Bad("POST", "/items", 422, "quantity", {"name": "x", "quantity": 1.5}),
@@ -331,6 +310,17 @@ BAD_REQUESTS: dict[str, Bad] = {
     "post-long-idempotency-key": Bad(
         "POST", "/items", 400, "Idempotency-Key", VALID, headers={"Idempotency-Key": "k" * 129}
     ),
+    # A structured-field string: printable ASCII. uuid5() of a lone surrogate raised a 500.
+    **{
+        f"post-idempotency-key-{name}": Bad(
+            "POST", "/items", 400, "Idempotency-Key", VALID, headers={"Idempotency-Key": key}
+        )
+        for name, key in {
+            "surrogate": "\ud800",
+            "newline": "order\n42",
+            "non-ascii": "ordre-\u00e9",
+        }.items()
+    },
     "post-reused-idempotency-key": Bad(
         "POST", "/items", 409, "already used", VALID, headers={"Idempotency-Key": "order-42"}
     ),
@@ -362,6 +352,26 @@ BAD_REQUESTS: dict[str, Bad] = {
     "get-missing-item": Bad("GET", f"/items/{MISSING}", 404, "not found"),
     "delete-bad-id": Bad("DELETE", "/items/1", 400, _ID_ERROR),
     "delete-missing-item": Bad("DELETE", f"/items/{MISSING}", 404, "not found"),
+    # ids holding characters the resolver's route pattern refuses: a 400, not a 405 that lists
+    # the very method refused. "{id}" + suffix also covers "$" matching before a final newline.
+    **{
+        f"{method.lower()}-id-{'after-uuid' if prefix else 'with'}-{name}": Bad(
+            method, f"/items/{prefix}{char}", 400, _ID_ERROR, body
+        )
+        for method, body in (("GET", None), ("PUT", {"name": "x", "version": 2}), ("DELETE", None))
+        for prefix in ("", "{id}")
+        for name, char in {
+            "newline": "\n",
+            "question-mark": "?",
+            "hash": "#",
+            "quote": '"',
+            "backslash": "\\",
+            "tab": "\t",
+            "nul": "\x00",
+            "backtick": "`",
+            "emoji": "\U0001f600",
+        }.items()
+    },
     # listing: limits, tokens, parameters
     **{
         f"list-limit-{name}": Bad("GET", "/items", 400, _LIMIT_ERROR, query={"limit": limit})
@@ -389,6 +399,11 @@ BAD_REQUESTS: dict[str, Bad] = {
             "injected-key": _b64('{"v": 1, "id": {"S": "injected"}}'),
             "too-long": "A" * 300,
             "non-ascii": "\u00e9t\u00e9",
+            "nested": _b64("[" * 140),
+            "utf-16": base64.urlsafe_b64encode(
+                '{"v":1,"id":"3f2c1e9a-6b1d-4c8e-9f3a-2b7d5e4c1a0f"}'.encode("utf-16")
+            ).decode(),
+            "nan-version": _b64('{"v": NaN, "id": "3f2c1e9a-6b1d-4c8e-9f3a-2b7d5e4c1a0f"}'),
         }.items()
     },
     "list-unknown-parameter": Bad("GET", "/items", 400, "limt", query={"limt": "5"}),
@@ -469,7 +484,7 @@ def test_an_unavailable_table_is_a_503_with_retry_after(
     def unavailable(**_: Any) -> None:
         raise error
 
-    monkeypatch.setattr(handler_module.table, "put_item", unavailable)
+    monkeypatch.setattr(handler_module.table.client, "put_item", unavailable)
     reply = call("POST", "/items", VALID)
     assert (reply.status, reply.body) == (
         503,
@@ -482,7 +497,7 @@ def test_an_unavailable_table_is_a_503_with_retry_after(
 def test_the_table_client_gives_up_inside_the_function_timeout(handler_module: ModuleType) -> None:
     """3 attempts x (1 s connect + 2 s read) = 9 s worst case before backoff, under the 10 s
     function timeout: a slow DynamoDB ends as a JSON 503, not a Lambda timeout."""
-    config = handler_module.table.meta.client.meta.config
+    config = handler_module.table.client.meta.config
     assert (config.connect_timeout, config.read_timeout) == (1, 2)
     assert config.retries == {"mode": "standard", "total_max_attempts": 3}
 

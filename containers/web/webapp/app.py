@@ -1,8 +1,9 @@
 """The HTTP layer: routes, input limits, JSON errors and one JSON access-log line per request.
 
 Every error is ``{"message": "...", ...}`` with a status that says what to fix: 400 for a body
-that is not JSON, 404/405 for a wrong route or method, 413 for an oversized body, 422 (with the
-failing fields) for JSON of the wrong shape, and a logged 500 with no internals for a bug.
+that is not UTF-8 JSON, 404/405 for a wrong route or method, 413 for an oversized body, 415 for
+a body not declared as ``application/json``, 422 (with the failing fields) for JSON of the
+wrong shape, and a logged 500 with no internals for a bug.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from .models import (
     StatisticsResponse,
     VersionResponse,
 )
+from .strict_json import StrictJSONRoute
 
 logger = logging.getLogger("webapp")
 
@@ -131,6 +133,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
+    # Every route parses its body with the strict parser and refuses non-JSON bodies (415).
+    app.router.route_class = StrictJSONRoute
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     @app.middleware("http")

@@ -15,15 +15,17 @@ import os
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from . import export
 from .export import InvalidInput, LockHeld
+from .tracing import create_tracer
 
 logger = Logger()
-tracer = Tracer()
+# The X-Ray SDK only when tracing is on, patching only botocore: the one library called here.
+tracer = create_tracer(patch_modules=("botocore",))
 metrics = Metrics()
 
 TABLE_NAME = os.environ["TABLE_NAME"]

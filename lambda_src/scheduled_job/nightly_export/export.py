@@ -82,7 +82,12 @@ def parse_scheduled_time(event: Any) -> datetime:
         ) from None
     if parsed.tzinfo is None:
         raise InvalidInput(f"scheduled_time {raw!r} has no time zone; use Z or +hh:mm")
-    return parsed.astimezone(UTC).replace(microsecond=0)
+    try:
+        return parsed.astimezone(UTC).replace(microsecond=0)
+    except OverflowError:
+        raise InvalidInput(
+            f"scheduled_time {raw!r} is outside the years 1 to 9999 in UTC"
+        ) from None
 
 
 def run_prefix(prefix: str, table_name: str, scheduled: datetime) -> str:

@@ -11,10 +11,10 @@ import base64
 import binascii
 import json
 import os
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import (
     APIGatewayRestResolver,
     CORSConfig,
@@ -27,16 +27,19 @@ from aws_lambda_powertools.event_handler.exceptions import (
     ServiceError,
     ServiceUnavailableError,
 )
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
-from pydantic import BaseModel, ValidationError
 
-from . import service
-from .models import CreateItem, ReplaceItem
+from . import service, strict_json
+from .tracing import create_tracer
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 MAX_BODY_BYTES = 16 * 1024
 DEFAULT_PAGE_SIZE = 20
@@ -48,7 +51,8 @@ _THROTTLED = {
 }
 
 logger = Logger()
-tracer = Tracer()
+# The X-Ray SDK only when tracing is on, patching only botocore: the one library called here.
+tracer = create_tracer(patch_modules=("botocore",))
 metrics = Metrics()
 # Short timeouts and few retries: a slow DynamoDB call fails inside the function's 10 s budget as
 # a JSON 503 the client can retry, instead of a Lambda timeout that API Gateway turns into a 5xx
@@ -56,7 +60,7 @@ metrics = Metrics()
 _DYNAMODB_CONFIG = Config(
     connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 3}
 )
-table = boto3.resource("dynamodb", config=_DYNAMODB_CONFIG).Table(os.environ["TABLE_NAME"])
+table = service.Table(boto3.client("dynamodb", config=_DYNAMODB_CONFIG), os.environ["TABLE_NAME"])
 
 _origins = [o for o in os.environ.get("ALLOWED_ORIGINS", "").split(",") if o]
 app = APIGatewayRestResolver(
@@ -65,7 +69,7 @@ app = APIGatewayRestResolver(
     else None,
 )
 
-Model = TypeVar("Model", bound=BaseModel)
+Model = TypeVar("Model", bound="BaseModel")
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response[str]:
@@ -77,8 +81,24 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     )
 
 
+def _require_json_content_type() -> None:
+    """415 unless the body is declared UTF-8 JSON. API Gateway checks its request model only
+    against JSON bodies, so a body sent as anything else reaches the function unchecked.
+    No Content-Type at all passes: API Gateway validates such a body as JSON too."""
+    value = app.current_event.headers.get("Content-Type")
+    if value is None:
+        return
+    media_type, *params = (part.strip().lower() for part in value.split(";"))
+    charsets = [p.partition("=")[2].strip('" ') for p in params if p.startswith("charset")]
+    if media_type != "application/json" or any(c not in ("utf-8", "utf8") for c in charsets):
+        raise ServiceError(415, f"Content-Type must be application/json (UTF-8), not {value!r}")
+
+
 def _parse(model: type[Model]) -> Model:
     """The request body as ``model``, or a 4xx that names the problem."""
+    from pydantic import ValidationError  # imported with the models, by the write routes only
+
+    _require_json_content_type()
     body = app.current_event.body or ""
     try:
         raw = (
@@ -93,9 +113,9 @@ def _parse(model: type[Model]) -> Model:
     if not raw.strip():
         raise BadRequestError("a JSON body is required")
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
-        raise BadRequestError("body is not valid JSON") from None
+        data = strict_json.loads(raw)
+    except strict_json.InvalidJSON as err:
+        raise BadRequestError(f"body is not valid JSON: {err}") from None
     if not isinstance(data, dict):
         raise BadRequestError("body must be a JSON object")
     try:
@@ -112,9 +132,12 @@ def _not_found(item_id: str) -> ServiceError:
     return ServiceError(404, f"item {item_id} not found")
 
 
+ID_ERROR = "id must be a UUID such as 3f2c1e9a-6b1d-4c8e-9f3a-2b7d5e4c1a0f"
+
+
 def _item_id(item_id: str) -> str:
     if not service.is_item_id(item_id):
-        raise BadRequestError("id must be a UUID such as 3f2c1e9a-6b1d-4c8e-9f3a-2b7d5e4c1a0f")
+        raise BadRequestError(ID_ERROR)
     return item_id
 
 
@@ -129,12 +152,16 @@ def _query_params(allowed: set[str]) -> dict[str, str]:
 @app.post("/items")
 @tracer.capture_method
 def create_item() -> Response[str]:
+    from .models import CreateItem  # pydantic: only the write routes pay for importing it
+
     fields = _parse(CreateItem)
     key = app.current_event.headers.get("Idempotency-Key") or app.current_event.headers.get(
         "idempotency-key"
     )
-    if key is not None and not 1 <= len(key) <= 128:
-        raise BadRequestError("Idempotency-Key must be 1 to 128 characters")
+    # Printable ASCII, as an HTTP structured-field string: a lone surrogate (a directly invoked
+    # function can be sent one) would make the key's uuid5() raise.
+    if key is not None and not (1 <= len(key) <= 128 and key.isascii() and key.isprintable()):
+        raise BadRequestError("Idempotency-Key must be 1 to 128 printable ASCII characters")
     try:
         item, created = service.create_item(table, fields, idempotency_key=key)
     except service.IdempotencyKeyReused:
@@ -178,6 +205,8 @@ def get_item(item_id: str) -> dict[str, Any]:
 @app.put("/items/<item_id>")
 @tracer.capture_method
 def replace_item(item_id: str) -> dict[str, Any]:
+    from .models import ReplaceItem
+
     item_id = _item_id(item_id)
     fields = _parse(ReplaceItem)
     try:
@@ -204,22 +233,47 @@ def delete_item(item_id: str) -> Response[str]:
     return Response(status_code=204, content_type=content_types.APPLICATION_JSON, body="")
 
 
-# Path shapes ("*" = one id segment) and their methods, for telling 405 from 404.
+# Every route: its path segments ("<name>" = a path parameter) and methods, for telling 400
+# from 405 from 404 when the resolver finds no route; and what each parameter must be.
 _ROUTES: dict[tuple[str, ...], set[str]] = {
-    ("/items",): {"GET", "POST"},
-    ("/items", "*"): {"GET", "PUT", "DELETE"},
+    ("items",): {"GET", "POST"},
+    ("items", "<item_id>"): {"GET", "PUT", "DELETE"},
 }
+_PATH_PARAMETERS = {"item_id": ID_ERROR}
+
+
+def _unmatched(method: str, path: str) -> Response[str]:
+    """The answer for a request no route took: 400 if a route has this shape and method, so
+    only a path parameter can have failed (the resolver's pattern for one refuses control
+    characters, ``?#"\\``, a backtick, emoji...); 405 with ``Allow`` for a known shape and an
+    unknown method; else 404."""
+    parts = [p for p in path.split("/") if p]
+    for shape, methods in _ROUTES.items():
+        if len(shape) != len(parts) or any(
+            s != p for s, p in zip(shape, parts, strict=True) if not s.startswith("<")
+        ):
+            continue
+        if method in methods:
+            return _error(400, "; ".join(_PATH_PARAMETERS[s[1:-1]] for s in shape if s[0] == "<"))
+        return _error(405, "method not allowed", {"Allow": ", ".join(sorted(methods))})
+    return _error(404, f"no route for {method} {path}")
 
 
 @app.not_found
 def not_found(_: Exception) -> Response[str]:
-    """404 for unknown paths, 405 with ``Allow`` for a known path and an unknown method."""
-    parts = [p for p in app.current_event.path.split("/") if p]
-    shape = ("/" + parts[0], *["*"] * (len(parts) - 1)) if parts else ()
-    allowed = _ROUTES.get(shape)
-    if allowed:
-        return _error(405, "method not allowed", {"Allow": ", ".join(sorted(allowed))})
-    return _error(404, f"no route for {app.current_event.http_method} {app.current_event.path}")
+    return _unmatched(app.current_event.http_method.upper(), app.current_event.path)
+
+
+def exact_path(resolver: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """The resolver anchors route patterns with ``$``, which also matches before a final
+    newline: ``/items/<id>%0A`` would act on ``<id>``. Such a path takes no route."""
+    path = resolver.current_event.path
+    if path.endswith("\n"):
+        return _unmatched(resolver.current_event.http_method.upper(), path)
+    return next_middleware(resolver)
+
+
+app.use(middlewares=[exact_path])
 
 
 @app.exception_handler(Exception)  # type: ignore[untyped-decorator]

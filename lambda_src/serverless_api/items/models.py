@@ -4,7 +4,7 @@ fields are rejected, not ignored, so a client's typo never silently drops data."
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -56,20 +56,3 @@ class ReplaceItem(ItemFields):
     """Body of ``PUT /items/{id}``: the full item plus the version the client last read."""
 
     version: Annotated[int, Field(ge=1, le=MAX_VERSION)]
-
-
-def to_response(record: dict[str, Any]) -> dict[str, Any]:
-    """A DynamoDB record (numbers as Decimal) as the JSON the API returns."""
-    item: dict[str, Any] = {
-        "id": record["id"],
-        "name": record["name"],
-        "description": record.get("description", ""),
-        "quantity": int(record.get("quantity", 0)),
-        "tags": list(record.get("tags", [])),
-        "version": int(record["version"]),
-        "created_at": record["created_at"],
-        "updated_at": record["updated_at"],
-    }
-    if record.get("expires_at") is not None:
-        item["expires_at"] = int(record["expires_at"])
-    return item

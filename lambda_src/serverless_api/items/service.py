@@ -15,18 +15,22 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.types import TypeDeserializer
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from .models import CreateItem, ReplaceItem, to_response
+from . import strict_json
+
+if TYPE_CHECKING:  # pydantic is imported by the write routes only: reads never pay for it
+    from .models import CreateItem, ReplaceItem
 
 # Idempotency keys map to item ids in their own UUID namespace: the same key always names the
 # same item, so a retried POST finds the item its first attempt wrote.
 _IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c1a52-0d8e-4b7e-9a51-3c2d7e0b9f10")
 _TOKEN_VERSION = 1
 _DESERIALIZE = TypeDeserializer()
+_SERIALIZE = TypeSerializer()
 
 
 class ItemNotFound(Exception):
@@ -48,9 +52,48 @@ class InvalidToken(Exception):
 
 
 @dataclass(frozen=True)
+class Table:
+    """The items table through DynamoDB's low-level client. A boto3 resource would spare the
+    (de)serializing below, but building one costs about as much again as the client at every
+    cold start."""
+
+    client: Any
+    name: str
+
+
+def _to_dynamodb(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: _SERIALIZE.serialize(v) for k, v in values.items()}
+
+
+def _from_dynamodb(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: _DESERIALIZE.deserialize(v) for k, v in record.items()}
+
+
+def _key(item_id: str) -> dict[str, Any]:
+    return {"id": {"S": item_id}}
+
+
+@dataclass(frozen=True)
 class Page:
     items: list[dict[str, Any]]
     next_token: str | None
+
+
+def to_response(record: dict[str, Any]) -> dict[str, Any]:
+    """A DynamoDB record (numbers as Decimal) as the JSON the API returns."""
+    item: dict[str, Any] = {
+        "id": record["id"],
+        "name": record["name"],
+        "description": record.get("description", ""),
+        "quantity": int(record.get("quantity", 0)),
+        "tags": list(record.get("tags", [])),
+        "version": int(record["version"]),
+        "created_at": record["created_at"],
+        "updated_at": record["updated_at"],
+    }
+    if record.get("expires_at") is not None:
+        item["expires_at"] = int(record["expires_at"])
+    return item
 
 
 def _now() -> str:
@@ -72,7 +115,7 @@ def item_id_for(idempotency_key: str | None) -> str:
 
 
 def create_item(
-    table: Any, fields: CreateItem, *, idempotency_key: str | None = None
+    table: Table, fields: CreateItem, *, idempotency_key: str | None = None
 ) -> tuple[dict[str, Any], bool]:
     """Store a new item. Returns ``(item, created)``; ``created`` is False on an idempotent replay.
 
@@ -89,25 +132,34 @@ def create_item(
         "fingerprint": _fingerprint(fields),
     }
     try:
-        table.put_item(Item=record, ConditionExpression="attribute_not_exists(id)")
+        table.client.put_item(
+            TableName=table.name,
+            Item=_to_dynamodb(record),
+            ConditionExpression="attribute_not_exists(id)",
+        )
     except ClientError as err:
         if not _is_condition_failure(err) or idempotency_key is None:
             raise
-        existing = table.get_item(Key={"id": record["id"]}, ConsistentRead=True).get("Item")
+        existing = _get(table, record["id"])
         if existing is None or existing.get("fingerprint") != record["fingerprint"]:
             raise IdempotencyKeyReused from None
         return to_response(existing), False
     return to_response(record), True
 
 
-def get_item(table: Any, item_id: str) -> dict[str, Any]:
-    record = table.get_item(Key={"id": item_id}, ConsistentRead=True).get("Item")
+def _get(table: Table, item_id: str) -> dict[str, Any] | None:
+    record = table.client.get_item(TableName=table.name, Key=_key(item_id), ConsistentRead=True)
+    return _from_dynamodb(record["Item"]) if "Item" in record else None
+
+
+def get_item(table: Table, item_id: str) -> dict[str, Any]:
+    record = _get(table, item_id)
     if record is None:
         raise ItemNotFound
     return to_response(record)
 
 
-def replace_item(table: Any, item_id: str, fields: ReplaceItem) -> dict[str, Any]:
+def replace_item(table: Table, item_id: str, fields: ReplaceItem) -> dict[str, Any]:
     """Replace an item's fields if, and only if, it is still at ``fields.version``."""
     values = fields.model_dump(exclude={"version"})
     expires_at = values.pop("expires_at")
@@ -126,12 +178,13 @@ def replace_item(table: Any, item_id: str, fields: ReplaceItem) -> dict[str, Any
         expression += ", expires_at = :expires_at"
         attribute_values[":expires_at"] = expires_at
     try:
-        result = table.update_item(
-            Key={"id": item_id},
+        result = table.client.update_item(
+            TableName=table.name,
+            Key=_key(item_id),
             UpdateExpression=expression,
             ConditionExpression="attribute_exists(id) AND #v = :expected",
             ExpressionAttributeNames=names,
-            ExpressionAttributeValues=attribute_values,
+            ExpressionAttributeValues=_to_dynamodb(attribute_values),
             ReturnValues="ALL_NEW",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
@@ -143,27 +196,29 @@ def replace_item(table: Any, item_id: str, fields: ReplaceItem) -> dict[str, Any
         if not current:
             raise ItemNotFound from None
         raise VersionConflict(int(_DESERIALIZE.deserialize(current["version"]))) from None
-    return to_response(result["Attributes"])
+    return to_response(_from_dynamodb(result["Attributes"]))
 
 
-def delete_item(table: Any, item_id: str) -> None:
+def delete_item(table: Table, item_id: str) -> None:
     try:
-        table.delete_item(Key={"id": item_id}, ConditionExpression="attribute_exists(id)")
+        table.client.delete_item(
+            TableName=table.name, Key=_key(item_id), ConditionExpression="attribute_exists(id)"
+        )
     except ClientError as err:
         if _is_condition_failure(err):
             raise ItemNotFound from None
         raise
 
 
-def list_items(table: Any, *, limit: int, next_token: str | None) -> Page:
-    kwargs: dict[str, Any] = {"Limit": limit}
+def list_items(table: Table, *, limit: int, next_token: str | None) -> Page:
+    kwargs: dict[str, Any] = {"TableName": table.name, "Limit": limit}
     if next_token is not None:
-        kwargs["ExclusiveStartKey"] = decode_token(next_token)
-    result = table.scan(**kwargs)
+        kwargs["ExclusiveStartKey"] = _to_dynamodb(decode_token(next_token))
+    result = table.client.scan(**kwargs)
     last_key = result.get("LastEvaluatedKey")
     return Page(
-        items=[to_response(r) for r in result.get("Items", [])],
-        next_token=encode_token(last_key) if last_key else None,
+        items=[to_response(_from_dynamodb(r)) for r in result.get("Items", [])],
+        next_token=encode_token(_from_dynamodb(last_key)) if last_key else None,
     )
 
 
@@ -182,8 +237,8 @@ def decode_token(token: str) -> dict[str, str]:
         raise InvalidToken
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        payload = json.loads(raw)
-    except (binascii.Error, ValueError):
+        payload = strict_json.loads(raw)
+    except (binascii.Error, ValueError):  # InvalidJSON is a ValueError
         raise InvalidToken from None
     if (
         not isinstance(payload, dict)
