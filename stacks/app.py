@@ -37,6 +37,12 @@ STACKS: dict[str, type[Stack]] = {
 }
 
 
+# Context key: "nag" (default) runs cdk-nag's AwsSolutions pack at every synth; "all" adds the
+# AWS Control Tower proactive controls (cfn-guard), which roughly double synth time, so they run
+# in the tests and in `make guard` rather than on every `make synth`.
+POLICY_ENGINES = "policy_engines"
+
+
 def cdk_json_context() -> dict[str, Any]:
     """The context block of cdk.json (feature flags and defaults), for runs without the CLI."""
     return dict(json.loads((ROOT / "cdk.json").read_text())["context"])
@@ -56,7 +62,8 @@ def build_app(*, context: Mapping[str, Any] | None = None, outdir: str | None = 
 
     Stacks are environment-agnostic unless context sets ``account`` and ``region``; nothing
     here looks anything up in an account. Context ``stacks`` (comma-separated names) builds only
-    those stacks, for a faster synth while working on one pattern.
+    those stacks, for a faster synth while working on one pattern. Context ``policy_engines=all``
+    adds the Control Tower rules to cdk-nag (see ``POLICY_ENGINES``).
     """
     app = App(
         context={**cdk_json_context(), **(context or {})},
@@ -69,4 +76,13 @@ def build_app(*, context: Mapping[str, Any] | None = None, outdir: str | None = 
     for name in selected_stacks(app.node.try_get_context("stacks")):
         STACKS[name](app, name, env=env, description=f"aws-cdk reference stack: {name}")
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    engines = str(app.node.try_get_context(POLICY_ENGINES) or "nag")
+    if engines not in ("nag", "all"):
+        raise ValueError(f"context {POLICY_ENGINES}={engines!r}: expected 'nag' or 'all'")
+    if engines == "all":
+        # Imported here: loading the plugin and its rules costs synth time `make synth` skips.
+        from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
+
+        # The plugin implements the Beta1 interface, the same shape under older type names.
+        Validations.of(app).add_plugins(CfnGuardValidator())  # type: ignore[arg-type]
     return app

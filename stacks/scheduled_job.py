@@ -34,6 +34,8 @@ from .shared import (
     acknowledge,
     dead_letter_queue,
     ensure_alarm_topic,
+    exempt,
+    exempt_bucket_extras,
     merge_props,
     python_function,
     secure_bucket_props,
@@ -204,6 +206,20 @@ class ScheduledJob(Construct):
                 log_retention=log_retention,
                 removal_policy=removal_policy,
             )
+            exempt(
+                self.function,
+                "Failed asynchronous invocations go to an on-failure destination, the "
+                "DeadLetterQueue (EventInvokeConfig), which records the error with the event: "
+                "what a function DLQ would keep, and more.",
+                checkov="CKV_AWS_116",
+            )
+            if max_concurrency is None:
+                exempt(
+                    self.function,
+                    "The caller asked for unreserved concurrency (max_concurrency=None); the "
+                    "schedule starts one run per period.",
+                    checkov="CKV_AWS_115",
+                )
         # Function errors: Lambda retries, then records the event and the error in the queue.
         self.function.configure_async_invoke(
             retry_attempts=function_retry_attempts,
@@ -382,6 +398,14 @@ class TableExportJob(Construct):
             ),
         )
 
+        if table is None:
+            exempt(
+                self.table,
+                "Encrypted at rest with the AWS-owned DynamoDB key: a customer-managed key costs "
+                "$1/month plus requests and a key policy, for no reader IAM does not already "
+                "stop. Pass table_props with encryption=CUSTOMER_MANAGED where policy asks.",
+                checkov="CKV_AWS_119",
+            )
         self.access_logs_bucket: s3.Bucket | None = None
         self.bucket: s3.IBucket = bucket or self._bucket(removal_policy, retention, bucket_props)
 
@@ -445,7 +469,7 @@ class TableExportJob(Construct):
             # Lock objects leave delete markers behind in a versioned bucket.
             s3.LifecycleRule(id="DeleteMarkers", expired_object_delete_marker=True),
         ]
-        return s3.Bucket(
+        bucket = s3.Bucket(
             self,
             "Bucket",
             **merge_props(
@@ -459,6 +483,15 @@ class TableExportJob(Construct):
                 overrides,
             ),
         )
+        exempt(
+            bucket,
+            "SSE-S3 (AES-256, S3's own keys), private and TLS-only: SSE-KMS would bill every "
+            "export part and read, and need every reader to hold kms:Decrypt, for readers IAM "
+            "already decides. bucket_props can set a KMS key.",
+            guard="s3_bucket_default_encryption_kms_check",
+        )
+        exempt_bucket_extras(bucket, "table exports, expired by the retention lifecycle rule")
+        return bucket
 
     def _grant(self, prefix: str) -> None:
         """Scan on the one table; put/get/delete under the prefix; list under the prefix."""
