@@ -340,7 +340,7 @@ def function_role_and_logs(
         description=role_description,
     )
     log_group.grant_write(role)
-    exempt_log_group(log_group, holds=f"the logs of the function {id}")
+    exempt_log_group(log_group, holds="the function's own logs (requests, errors, metrics)")
     return role, log_group
 
 

@@ -257,7 +257,19 @@ class WebSocketApi(Construct):
                 },
             )
             self._exempt_synchronous_function(self.authorizer_function, None)
-            self.token_secret.grant_read(self.authorizer_function)
+            # GetSecretValue only: grant_read adds DescribeSecret, which the authorizer never
+            # calls (tests/test_iam_conformance.py records what it does call).
+            iam.Grant.add_to_principal(
+                grantee=self.authorizer_function,
+                actions=["secretsmanager:GetSecretValue"],
+                # A secret imported by name has no full ARN: match its random suffix, as
+                # grant_read does.
+                resource_arns=[
+                    self.token_secret.secret_full_arn or f"{self.token_secret.secret_arn}-??????"
+                ],
+            )
+            if self.token_secret.encryption_key is not None:  # a caller's secret with a CMK
+                self.token_secret.encryption_key.grant_decrypt(self.authorizer_function)
             connect_authorizer = authorizers.WebSocketLambdaAuthorizer(
                 "TokenAuthorizer",
                 self.authorizer_function,

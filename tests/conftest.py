@@ -1,21 +1,26 @@
 """Shared fixtures: the whole app synthesized once per session, and fake AWS credentials.
 
-Synthesis runs cdk-nag too. A nag failure does not stop the session: the templates are written
-before validation, so every other test still runs and tests/test_nag.py reports the findings.
+Synthesis runs cdk-nag and the Control Tower rules too. A finding does not stop the session: the
+templates are written before validation, so every other test still runs, and tests/test_nag.py
+and tests/test_policy_engines.py report the findings.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from stacks.app import build_app
+from stacks.app import POLICY_ENGINES, build_app
 from tests.support import SELECTED, Synth
 
 
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     outdir = tmp_path_factory.mktemp("cdk.out")
-    app = build_app(outdir=str(outdir), context={"stacks": ",".join(SELECTED)})
+    # Every policy engine: cdk-nag and the Control Tower rules (checkov runs on the templates).
+    app = build_app(
+        outdir=str(outdir),
+        context={"stacks": ",".join(SELECTED), POLICY_ENGINES: "all"},
+    )
     try:
         app.synth()
     except RuntimeError as err:
