@@ -16,7 +16,6 @@ from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack, TimeZone
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
@@ -30,6 +29,7 @@ from .shared import (
     DEFAULT_LOG_RETENTION,
     Alarms,
     ContextConfig,
+    QueueFailureDestination,
     access_logs_bucket,
     acknowledge,
     dead_letter_queue,
@@ -224,7 +224,7 @@ class ScheduledJob(Construct):
         self.function.configure_async_invoke(
             retry_attempts=function_retry_attempts,
             max_event_age=age,
-            on_failure=destinations.SqsDestination(self.dead_letter_queue),
+            on_failure=QueueFailureDestination(self.dead_letter_queue),
         )
 
         # Our own role rather than the stack-wide one the target would create, so the grant

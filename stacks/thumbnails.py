@@ -14,7 +14,6 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
@@ -26,6 +25,7 @@ from .shared import (
     DEFAULT_LOG_RETENTION,
     Alarms,
     ContextConfig,
+    QueueFailureDestination,
     access_logs_bucket,
     acknowledge,
     dead_letter_queue,
@@ -248,7 +248,7 @@ class ThumbnailPipeline(Construct):
         self.function.configure_async_invoke(
             retry_attempts=retry_attempts,
             max_event_age=max_event_age or Duration.hours(6),
-            on_failure=destinations.SqsDestination(self.failure_queue),
+            on_failure=QueueFailureDestination(self.failure_queue),
         )
         self._grant_access(source_prefix, destination_prefix)
 

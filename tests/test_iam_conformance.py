@@ -35,10 +35,8 @@ RUNTIME = frozenset(
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
         # Lambda's asynchronous invocation sends failed events to the on-failure destination
-        # (the SQS dead-letter queue) with the function's role; CDK's SqsDestination grants these.
+        # (the SQS dead-letter queue) with the function's role (shared.QueueFailureDestination).
         "sqs:SendMessage",
-        "sqs:GetQueueAttributes",
-        "sqs:GetQueueUrl",
     }
 )
 
@@ -113,15 +111,13 @@ def test_items_api_calls_match_its_role(synth: Synth, recorder: Recorder) -> Non
         BillingMode="PAY_PER_REQUEST",
     )
     env = {"TABLE_NAME": table, "POWERTOOLS_SERVICE_NAME": "items-api"}
-    with _import(ROOT / "lambda_src" / "serverless_api", "items.app", env) as items:
-        with recorder.recording():
-            handler = items.lambda_handler
-            created = handler(
-                _rest_event(
-                    "POST", "/items", {"name": "Widget"}, headers={"Idempotency-Key": "k1"}
-                ),
-                LambdaContext(),
-            )
+    items_root = ROOT / "lambda_src" / "serverless_api"
+    with _import(items_root, "items.app", env) as items, recorder.recording():
+        handler = items.lambda_handler
+        headers = {"Idempotency-Key": "k1"}
+        created = handler(
+            _rest_event("POST", "/items", {"name": "Widget"}, headers=headers), LambdaContext()
+        )
         assert created["statusCode"] == 201, created
         item = json.loads(created["body"])
         path = f"/items/{item['id']}"

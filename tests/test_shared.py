@@ -9,8 +9,8 @@ from aws_cdk import App, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
-from constructs import Construct
 from aws_cdk.assertions import Match, Template
+from constructs import Construct
 
 from stacks.shared import (
     CONTAINER_ENDPOINTS,
