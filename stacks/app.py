@@ -39,8 +39,13 @@ STACKS: dict[str, type[Stack]] = {
 }
 
 
+# Context key: "nag" (default) runs cdk-nag's AwsSolutions pack at every synth; "all" adds the
+# AWS Control Tower proactive controls (cfn-guard), which roughly double synth time, so they run
+# in the tests and in `make guard` rather than on every `make synth`.
+POLICY_ENGINES = "policy_engines"
+
 # Context the app itself reads; every other key belongs to a stack (its CONTEXT_KEYS) or to CDK.
-APP_KEYS = ("account", "region", "stacks")
+APP_KEYS = ("account", "region", "stacks", POLICY_ENGINES)
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 
@@ -72,7 +77,8 @@ def build_app(*, context: Mapping[str, Any] | None = None, outdir: str | None = 
 
     Stacks are environment-agnostic unless context sets ``account`` and ``region``; nothing
     here looks anything up in an account. Context ``stacks`` (comma-separated names) builds only
-    those stacks, for a faster synth while working on one pattern.
+    those stacks, for a faster synth while working on one pattern. Context ``policy_engines=all``
+    adds the Control Tower rules to cdk-nag (see ``POLICY_ENGINES``).
     """
     app = App(
         context={**cdk_json_context(), **(context or {})},
@@ -86,6 +92,9 @@ def build_app(*, context: Mapping[str, Any] | None = None, outdir: str | None = 
     region = _env_value(app, "region", _REGION, "a region name such as eu-west-1")
     env = Environment(account=account, region=region) if account or region else None
     names = selected_stacks(_env_value(app, "stacks", None, ""))
+    engines = str(app.node.try_get_context(POLICY_ENGINES) or "nag")
+    if engines not in ("nag", "all"):
+        raise ConfigError(f"context {POLICY_ENGINES}={engines!r}: expected nag or all")
     for name in names:
         try:
             STACKS[name](app, name, env=env, description=f"aws-cdk reference stack: {name}")
@@ -97,6 +106,12 @@ def build_app(*, context: Mapping[str, Any] | None = None, outdir: str | None = 
                 message += f"; to synthesize the other stacks: -c stacks={others}"
             raise type(err)(message) from err
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    if engines == "all":
+        # Imported here: loading the plugin and its rules costs synth time `make synth` skips.
+        from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
+
+        # The plugin implements the Beta1 interface, the same shape under older type names.
+        Validations.of(app).add_plugins(CfnGuardValidator())  # type: ignore[arg-type]
     return app
 
 

@@ -36,6 +36,9 @@ from .shared import (
     acknowledge,
     add_vpc_endpoints,
     ensure_alarm_topic,
+    exempt,
+    exempt_bucket_extras,
+    exempt_log_group,
     fargate_size_error,
     flow_logged_vpc,
     merge_props,
@@ -270,6 +273,7 @@ class BatchJobQueue(Construct):
         self.log_group = logs.LogGroup(
             self, "JobLogs", retention=log_retention, removal_policy=removal_policy
         )
+        exempt_log_group(self.log_group, holds="the job's logs (progress and errors, no data)")
         container_image = self._image(image, repository, tag, container_path, arm)
         self.job_definition = self._job_definition(
             fargate=fargate,
@@ -422,9 +426,26 @@ class BatchJobQueue(Construct):
                     id="ExpireOutputs", prefix=output_prefix, expiration=output_expiration
                 )
             )
-        return s3.Bucket(
+        bucket = s3.Bucket(
             self, "Data", **merge_props({**secure, "lifecycle_rules": rules}, overrides)
         )
+        exempt(
+            bucket,
+            "Job inputs and outputs with SSE-S3 (S3's own keys), private and TLS-only: SSE-KMS "
+            "would bill every read and write and need kms grants on the job role, for readers "
+            "IAM already decides. bucket_props can set a KMS key.",
+            guard="s3_bucket_default_encryption_kms_check",
+        )
+        exempt(
+            bucket,
+            "A working bucket: outputs are recomputed from the inputs by running the job again "
+            "and expire by lifecycle; inputs are uploaded copies. Versions would pay to keep "
+            "every overwritten shard (bucket_props can turn versioning on).",
+            guard="s3_bucket_versioning_enabled_check",
+            checkov="CKV_AWS_21",
+        )
+        exempt_bucket_extras(bucket, "job inputs and outputs")
+        return bucket
 
     def _grant_job_access(self, input_prefix: str, output_prefix: str) -> None:
         """Exactly GetObject under the input prefix and PutObject under the output prefix.

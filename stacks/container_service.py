@@ -55,6 +55,8 @@ from .shared import (
     check,
     cidr_error,
     ensure_alarm_topic,
+    exempt,
+    exempt_log_group,
     fargate_size_error,
     flow_logged_vpc,
     merge_props,
@@ -160,6 +162,14 @@ class ContainerRepository(Construct):
             tag_pattern_list=["*"],
             max_image_count=keep_tagged_images,
         )
+        if encryption_key is None:
+            exempt(
+                self.repository,
+                "Images are encrypted at rest with AES-256 under ECR's own keys; they hold "
+                "code, not data, and pulls are authorized by IAM. A KMS key (encryption_key) "
+                "adds $1/month plus a call per layer pulled.",
+                checkov="CKV_AWS_136",
+            )
         for account in pull_account_ids:
             self.repository.grant_pull(iam.AccountPrincipal(account))
         self.repository_uri: str = self.repository.repository_uri
@@ -222,6 +232,7 @@ class FargateWebService(Construct):
         container_port: int = 8080,
         health_check_path: str = "/health",
         health_check_command: Sequence[str] = DEFAULT_HEALTH_CHECK_COMMAND,
+        container_user: str = "10001:10001",
         environment: Mapping[str, str] | None = None,
         secrets: Mapping[str, ecs.Secret] | None = None,
         capacity: Capacity = Capacity.FARGATE,
@@ -261,6 +272,8 @@ class FargateWebService(Construct):
         :param cpu: task vCPU units (1024 = 1 vCPU); ``memory_mib`` must suit it on Fargate.
         :param health_check_command: the container health check (Docker ``CMD`` form); the
             default runs the default image's probe, so set it when you bring another image.
+        :param container_user: the non-root ``uid:gid`` the container runs as (the default
+            image's own ``USER``); set it to the user your image expects.
         :param environment: plain settings for the container (never secrets).
         :param secrets: ``ecs.Secret.from_secrets_manager(...)`` / ``from_ssm_parameter(...)``
             by environment variable name; only the execution role can read them, at task start.
@@ -278,6 +291,7 @@ class FargateWebService(Construct):
         :param alarm_email: an address to subscribe to the alarm topic (confirm by e-mail).
         """
         super().__init__(scope, id)
+        self._protect = removal_policy != RemovalPolicy.DESTROY
         if repository is not None and image is None and not image_tag:
             raise ConfigError("image_tag is required with repository (tags are immutable)")
         if not 1 <= min_capacity <= max_capacity:
@@ -330,6 +344,7 @@ class FargateWebService(Construct):
         self.log_group = logs.LogGroup(
             self, "Logs", retention=log_retention, removal_policy=removal_policy
         )
+        exempt_log_group(self.log_group, holds="the web app's logs (requests, errors)")
         self.task_role = iam.Role(
             self,
             "TaskRole",
@@ -358,6 +373,10 @@ class FargateWebService(Construct):
             essential=True,
             port_mappings=[ecs.PortMapping(container_port=container_port, name="http")],
             readonly_root_filesystem=True,
+            # Not root, whatever the image says; the default is the web image's own USER.
+            user=container_user,
+            # A hard limit: a leaking app is killed and replaced, not left to starve the task.
+            memory_limit_mib=memory_mib,
             environment={
                 "PORT": str(container_port),
                 "APP_VERSION": version,
@@ -488,8 +507,13 @@ class FargateWebService(Construct):
             cidr=cidr,
             nat_gateways=nat_gateways,
             subnet_configuration=[
+                # Only the ALB (and NAT gateways, with their own Elastic IPs) live here: nothing
+                # launched into these subnets gets a public IP unless it asks for one.
                 ec2.SubnetConfiguration(
-                    name="Public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24
+                    name="Public",
+                    subnet_type=ec2.SubnetType.PUBLIC,
+                    cidr_mask=24,
+                    map_public_ip_on_launch=False,
                 ),
                 ec2.SubnetConfiguration(
                     name="Tasks",
@@ -709,11 +733,13 @@ class FargateWebService(Construct):
             for port in ports:
                 security_group.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(port))
         if "0.0.0.0/0" in allowed_cidrs:
-            acknowledge(
+            exempt(
                 security_group,
-                "AwsSolutions-EC23",
                 "A public web service: the ALB accepts HTTP(S) from anywhere by design "
-                "(allowed_cidrs narrows it); the tasks accept traffic from this ALB only.",
+                "(allowed_cidrs narrows it); with a certificate port 80 only redirects to HTTPS; "
+                "the tasks accept traffic from this ALB only.",
+                nag="AwsSolutions-EC23",
+                checkov="CKV_AWS_260",
             )
         alb = elbv2.ApplicationLoadBalancer(
             self,
@@ -725,6 +751,8 @@ class FargateWebService(Construct):
             else self.task_subnets,
             security_group=security_group,
             drop_invalid_header_fields=True,
+            # Like the data, the entry point outlives a `cdk destroy` unless DESTROY was asked for.
+            deletion_protection=self._protect,
             desync_mitigation_mode=elbv2.DesyncMitigationMode.DEFENSIVE,
             idle_timeout=Duration.seconds(60),
         )
@@ -772,6 +800,14 @@ class FargateWebService(Construct):
                 protocol=elbv2.ApplicationProtocol.HTTP,
                 open=False,
                 default_target_groups=[target_group],
+            )
+            exempt(
+                listener,
+                "No certificate was given (the certificate prop), so there is no HTTPS listener "
+                "to redirect to: plain HTTP is the caller's choice, e.g. behind CloudFront or "
+                "for a first deploy. With a certificate port 80 only redirects to HTTPS 443.",
+                guard="alb_http_to_https_redirection_check",
+                checkov=["CKV_AWS_2", "CKV_AWS_103"],
             )
         self.service.attach_to_application_target_group(target_group)
         return alb, listener, target_group

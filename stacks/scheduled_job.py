@@ -16,7 +16,6 @@ from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack, TimeZone
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
@@ -32,10 +31,13 @@ from .shared import (
     Alarms,
     ConfigError,
     ContextConfig,
+    QueueFailureDestination,
     access_logs_bucket,
     acknowledge,
     dead_letter_queue,
     ensure_alarm_topic,
+    exempt,
+    exempt_bucket_extras,
     merge_props,
     python_function,
     secure_bucket_props,
@@ -206,6 +208,20 @@ class ScheduledJob(Construct):
                 log_retention=log_retention,
                 removal_policy=removal_policy,
             )
+            exempt(
+                self.function,
+                "Failed asynchronous invocations go to an on-failure destination, the "
+                "DeadLetterQueue (EventInvokeConfig), which records the error with the event: "
+                "what a function DLQ would keep, and more.",
+                checkov="CKV_AWS_116",
+            )
+            if max_concurrency is None:
+                exempt(
+                    self.function,
+                    "The caller asked for unreserved concurrency (max_concurrency=None); the "
+                    "schedule starts one run per period.",
+                    checkov="CKV_AWS_115",
+                )
         # Function errors: Lambda retries, then records the event and the error in the queue.
         # A function imported without its role (from_function_arn) keeps the asynchronous
         # settings its owner gave it: the queue could not be granted to a role we do not know.
@@ -215,7 +231,7 @@ class ScheduledJob(Construct):
             self.function.configure_async_invoke(
                 retry_attempts=function_retry_attempts,
                 max_event_age=age,
-                on_failure=destinations.SqsDestination(self.dead_letter_queue),
+                on_failure=QueueFailureDestination(self.dead_letter_queue),
             )
 
         # Our own role rather than the stack-wide one the target would create, so the grant
@@ -400,6 +416,14 @@ class TableExportJob(Construct):
             ),
         )
 
+        if table is None:
+            exempt(
+                self.table,
+                "Encrypted at rest with the AWS-owned DynamoDB key: a customer-managed key costs "
+                "$1/month plus requests and a key policy, for no reader IAM does not already "
+                "stop. Pass table_props with encryption=CUSTOMER_MANAGED where policy asks.",
+                checkov="CKV_AWS_119",
+            )
         self.access_logs_bucket: s3.Bucket | None = None
         self.bucket: s3.IBucket = bucket or self._bucket(removal_policy, retention, bucket_props)
 
@@ -463,7 +487,7 @@ class TableExportJob(Construct):
             # Lock objects leave delete markers behind in a versioned bucket.
             s3.LifecycleRule(id="DeleteMarkers", expired_object_delete_marker=True),
         ]
-        return s3.Bucket(
+        bucket = s3.Bucket(
             self,
             "Bucket",
             **merge_props(
@@ -477,6 +501,15 @@ class TableExportJob(Construct):
                 overrides,
             ),
         )
+        exempt(
+            bucket,
+            "SSE-S3 (AES-256, S3's own keys), private and TLS-only: SSE-KMS would bill every "
+            "export part and read, and need every reader to hold kms:Decrypt, for readers IAM "
+            "already decides. bucket_props can set a KMS key.",
+            guard="s3_bucket_default_encryption_kms_check",
+        )
+        exempt_bucket_extras(bucket, "table exports, expired by the retention lifecycle rule")
+        return bucket
 
     def _grant(self, prefix: str) -> None:
         """Scan on the one table; put/get/delete under the prefix; list under the prefix."""

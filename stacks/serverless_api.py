@@ -31,6 +31,9 @@ from .shared import (
     check,
     email_error,
     ensure_alarm_topic,
+    exempt,
+    exempt_invoke_permissions,
+    exempt_log_group,
     function_graph,
     merge_props,
     origin_error,
@@ -212,6 +215,28 @@ class ServerlessApi(Construct):
             log_retention=log_retention,
             removal_policy=removal_policy,
         )
+        if table is None:
+            exempt(
+                self.table,
+                "Encrypted at rest with the AWS-owned DynamoDB key: a customer-managed key costs "
+                "$1/month plus requests and a key policy, for no reader IAM does not already "
+                "stop. Pass table_props with encryption=CUSTOMER_MANAGED where policy asks.",
+                checkov="CKV_AWS_119",
+            )
+        exempt(
+            self.function,
+            "Invoked synchronously by API Gateway only: the caller gets the error, so there is "
+            "no asynchronous event for a dead-letter queue to keep.",
+            checkov="CKV_AWS_116",
+        )
+        if reserved_concurrency is None:
+            exempt(
+                self.function,
+                "Concurrency is bounded by the stage's throttling (rate and burst limits) and "
+                "the usage plan; reserving concurrency would take it from every other function "
+                "in the account. Set reserved_concurrency to cap it here as well.",
+                checkov="CKV_AWS_115",
+            )
         self.table.grant(self.function, *_TABLE_OPERATIONS)
         if self.table.encryption_key is not None:  # a caller's table with its own KMS key
             self.table.encryption_key.grant_encrypt_decrypt(self.function)
@@ -270,6 +295,13 @@ class ServerlessApi(Construct):
                 "WAF is opt-in (web_acl_arn) because a web ACL costs $5/month plus rules and "
                 "requests; API keys, the usage plan and throttling bound abuse without it.",
             )
+        exempt(
+            self.api.deployment_stage,
+            "No stage cache: items change on every write and reads are per caller, so a cache "
+            "would serve stale items; it also costs from $14/month. Throttling protects the "
+            "backend instead.",
+            checkov="CKV_AWS_120",
+        )
 
         self.alarm_topic = ensure_alarm_topic(
             self, "AlarmTopic", topic=alarm_topic, email=alarm_email
@@ -321,6 +353,7 @@ class ServerlessApi(Construct):
         access_logs = logs.LogGroup(
             self, "AccessLogs", retention=log_retention, removal_policy=removal_policy
         )
+        exempt_log_group(access_logs, holds="the API's access logs (no bodies, no API keys)")
         api = apigw.RestApi(
             self,
             "Api",
@@ -440,6 +473,7 @@ class ServerlessApi(Construct):
                         "The caller chose API-key-only access (create_user_pool=False and no "
                         "user_pool): every method still requires an API key under a usage plan.",
                     )
+            exempt_invoke_permissions(created, "this REST API method")
             return created
 
         items = api.root.add_resource("items")

@@ -14,7 +14,6 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
@@ -28,10 +27,13 @@ from .shared import (
     Alarms,
     ConfigError,
     ContextConfig,
+    QueueFailureDestination,
     access_logs_bucket,
     acknowledge,
     dead_letter_queue,
     ensure_alarm_topic,
+    exempt,
+    exempt_cdk_provider,
     function_role_and_logs,
     merge_props,
     secure_bucket_props,
@@ -194,6 +196,28 @@ class ThumbnailPipeline(Construct):
             removal_policy,
             access_logs_retention,
         )
+        if source_bucket is None:
+            self._exempt_bucket(
+                self.source_bucket,
+                "the original uploads",
+                events="Its ObjectCreated notifications (which invoke the function) are written by "
+                "CDK's Custom::S3BucketNotifications resource at deploy, which this rule cannot "
+                "see in the bucket's own properties.",
+            )
+        if destination_bucket is None:
+            self._exempt_bucket(
+                self.destination_bucket,
+                "thumbnails rendered from the originals",
+                events="Nothing reacts to new thumbnails: an event notification would have no "
+                "consumer. CloudTrail data events are the place to audit writes.",
+            )
+            exempt(
+                self.destination_bucket,
+                "Thumbnails are derived data, rendered again from the versioned originals; "
+                "versioning them would pay to keep every overwritten rendition.",
+                guard="s3_bucket_versioning_enabled_check",
+                checkov="CKV_AWS_21",
+            )
         if _same_bucket(self, self.source_bucket, self.destination_bucket):
             raise ConfigError(
                 "source and destination must be different buckets: writing thumbnails where "
@@ -232,7 +256,7 @@ class ThumbnailPipeline(Construct):
         self.function.configure_async_invoke(
             retry_attempts=retry_attempts,
             max_event_age=max_event_age or Duration.hours(6),
-            on_failure=destinations.SqsDestination(self.failure_queue),
+            on_failure=QueueFailureDestination(self.failure_queue),
         )
         self._grant_access(source_prefix, destination_prefix)
 
@@ -243,6 +267,12 @@ class ThumbnailPipeline(Construct):
                 s3.NotificationKeyFilter(prefix=source_prefix or None, suffix=suffix),
             )
         self._acknowledge_notifications_handler()
+        exempt_cdk_provider(
+            self,
+            _NOTIFICATIONS_HANDLER_ID,
+            "writes the source bucket's notification configuration",
+            function_id="Resource",
+        )
 
         self.alarm_topic = ensure_alarm_topic(
             self, "AlarmTopic", topic=alarm_topic, email=alarm_email
@@ -250,6 +280,22 @@ class ThumbnailPipeline(Construct):
         self.alarms = self._alarms(self.alarm_topic)
 
     # -- pieces -------------------------------------------------------------------------------
+
+    def _exempt_bucket(self, bucket: s3.IBucket, holds: str, *, events: str) -> None:
+        exempt(
+            bucket,
+            f"Holds {holds} with SSE-S3 (S3's own keys), private and TLS-only: SSE-KMS would "
+            "bill every upload and read, and the function would need kms:Decrypt, for readers "
+            "IAM already decides. The bucket props can set a KMS key.",
+            guard="s3_bucket_default_encryption_kms_check",
+        )
+        exempt(
+            bucket,
+            f"Holds {holds}, deleted on request or by lifecycle rules; Object Lock (write-once "
+            "retention) would make both impossible.",
+            guard="s3_bucket_object_lock_enabled_check",
+        )
+        exempt(bucket, events, guard="s3_event_notifications_enabled_check")
 
     def _bucket(
         self,
@@ -317,7 +363,7 @@ class ThumbnailPipeline(Construct):
             if architecture.name == lambda_.Architecture.ARM_64.name
             else ecr_assets.Platform.LINUX_AMD64
         )
-        return lambda_.DockerImageFunction(
+        function = lambda_.DockerImageFunction(
             self,
             "Function",
             # An image asset: hashed at synth, built by `cdk deploy` (Docker needed there only).
@@ -333,6 +379,36 @@ class ThumbnailPipeline(Construct):
             environment=environment,
             description="Renders thumbnails of uploaded images",
         )
+        exempt(
+            function,
+            "The function reaches only S3 (over TLS, authorized by its role), nothing in a "
+            "private network; in a VPC it would need a NAT gateway (~$33/month) or endpoints "
+            "and would gain no protection.",
+            guard="lambda_inside_vpc_check",
+            checkov="CKV_AWS_117",
+        )
+        exempt(
+            function,
+            "The environment holds bucket names, prefixes and image settings, never secrets; "
+            "Lambda encrypts it at rest with its service key.",
+            checkov="CKV_AWS_173",
+        )
+        exempt(
+            function,
+            "Failed S3 events go to an on-failure destination, the FailureQueue "
+            "(EventInvokeConfig), which records the error with the event: what a function DLQ "
+            "would keep, and more.",
+            checkov="CKV_AWS_116",
+        )
+        if reserved_concurrency is None:
+            exempt(
+                function,
+                "No cap by default (reserved_concurrency sets one): a burst of uploads should "
+                "be rendered at once, and reserving concurrency would take it from every other "
+                "function in the account.",
+                checkov="CKV_AWS_115",
+            )
+        return function
 
     def _grant_access(self, source_prefix: str, destination_prefix: str) -> None:
         """Read on the source prefix, write on the destination prefix, nothing else: no

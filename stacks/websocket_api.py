@@ -38,6 +38,9 @@ from .shared import (
     check,
     email_error,
     ensure_alarm_topic,
+    exempt,
+    exempt_invoke_permissions,
+    exempt_log_group,
     function_graph,
     merge_props,
     nag_text,
@@ -259,6 +262,7 @@ class WebSocketApi(Construct):
                 "POWERTOOLS_LOG_LEVEL": "INFO",
             },
         )
+        self._exempt_synchronous_function(self.function, reserved_concurrency)
         self._grant_table_access(self.function)
         self._grant_post_to_connections(self.function)
 
@@ -298,8 +302,22 @@ class WebSocketApi(Construct):
                     "POWERTOOLS_LOG_LEVEL": "INFO",
                 },
             )
+            self._exempt_synchronous_function(self.authorizer_function, None)
             if self.token_secret is not None:
-                self.token_secret.grant_read(self.authorizer_function)
+                # GetSecretValue only: grant_read adds DescribeSecret, which the authorizer never
+                # calls (tests/test_iam_conformance.py records what it does call).
+                iam.Grant.add_to_principal(
+                    grantee=self.authorizer_function,
+                    actions=["secretsmanager:GetSecretValue"],
+                    # A secret imported by name has no full ARN: match its random suffix, as
+                    # grant_read does.
+                    resource_arns=[
+                        self.token_secret.secret_full_arn
+                        or f"{self.token_secret.secret_arn}-??????"
+                    ],
+                )
+                if self.token_secret.encryption_key is not None:  # a caller's secret with a CMK
+                    self.token_secret.encryption_key.grant_decrypt(self.authorizer_function)
             connect_authorizer = authorizers.WebSocketLambdaAuthorizer(
                 "TokenAuthorizer",
                 self.authorizer_function,
@@ -318,6 +336,24 @@ class WebSocketApi(Construct):
 
     # -- pieces -------------------------------------------------------------------------------
 
+    def _exempt_synchronous_function(
+        self, function: lambda_.Function, reserved_concurrency: int | None
+    ) -> None:
+        exempt(
+            function,
+            "Invoked synchronously by API Gateway only (a route or the $connect authorizer): "
+            "the client gets the error, so there is no asynchronous event for a DLQ to keep.",
+            checkov="CKV_AWS_116",
+        )
+        if reserved_concurrency is None:
+            exempt(
+                function,
+                "Concurrency is bounded by the stage's throttling (rate and burst limits); "
+                "reserving concurrency would take it from every other function in the account. "
+                "Set reserved_concurrency to cap the chat function as well.",
+                checkov="CKV_AWS_115",
+            )
+
     def _table(
         self, removal_policy: RemovalPolicy, overrides: Mapping[str, Any] | None
     ) -> dynamodb.Table:
@@ -334,6 +370,13 @@ class WebSocketApi(Construct):
                 },
                 overrides,
             ),
+        )
+        exempt(
+            table,
+            "Connection ids and room names with a 2-hour TTL, encrypted at rest with the "
+            "AWS-owned DynamoDB key: a customer-managed key costs $1/month plus requests and a "
+            "key policy for no reader IAM does not already stop (table_props can set one).",
+            checkov="CKV_AWS_119",
         )
         # Sparse: a connection is in the index only once it has joined a room, and the index
         # holds just what a broadcast reads (the key and the expiry it filters on).
@@ -362,6 +405,13 @@ class WebSocketApi(Construct):
             "(put-secret-value) when needed. Tokens live at most max_token_lifetime (1 h), so a "
             "rotation logs clients out for at most that long.",
         )
+        exempt(
+            secret,
+            "Encrypted with the account's aws/secretsmanager key; only the authorizer's role "
+            "may read it (IAM), and a customer-managed key would add $1/month and a key policy "
+            "without narrowing who can read it.",
+            checkov="CKV_AWS_149",
+        )
         return secret
 
     def _stage(
@@ -377,6 +427,7 @@ class WebSocketApi(Construct):
         access_logs = logs.LogGroup(
             self, "AccessLogs", retention=log_retention, removal_policy=removal_policy
         )
+        exempt_log_group(access_logs, holds="the API's access logs (no message bodies)")
         stage = apigwv2.WebSocketStage(
             self,
             "Stage",
@@ -460,11 +511,12 @@ class WebSocketApi(Construct):
             "$connect", integration=integration("$connect"), authorizer=connect_authorizer
         )
         if connect_authorizer is None:
-            acknowledge(
+            exempt(
                 connect,
-                "AwsSolutions-APIG4",
                 "The caller chose anonymous connections (auth=ConnectAuth.NONE), e.g. for a "
                 "public channel; the stage is still throttled and every connect is logged.",
+                nag="AwsSolutions-APIG4",
+                guard="api_gw_v2_authorization_type_configured_check",
             )
         routes = [self.api.add_route("$disconnect", integration=integration("$disconnect"))]
         # Two-way routes: the function's return value is the frame sent back to the sender
@@ -474,12 +526,14 @@ class WebSocketApi(Construct):
                 self.api.add_route(route, integration=integration(route), return_response=True)
             )
         for route_ in routes:
-            acknowledge(
+            exempt(
                 route_,
-                "AwsSolutions-APIG4",
                 "API Gateway authorizes a WebSocket once, on $connect, and accepts an authorizer "
                 "on no other route; messages can only arrive on a connection $connect allowed.",
+                nag="AwsSolutions-APIG4",
+                guard="api_gw_v2_authorization_type_configured_check",
             )
+        exempt_invoke_permissions(self.api, "this WebSocket API (a route or the authorizer)")
 
     def _metric(self, name: str) -> cloudwatch.Metric:
         return cloudwatch.Metric(

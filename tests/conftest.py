@@ -1,8 +1,8 @@
 """Shared fixtures: the whole app synthesized once per test run, and fake AWS credentials.
 
-Synthesis runs the policy engines too. A validation failure does not stop the session: the
-templates are written before validation, so every other test still runs and tests/test_nag.py
-reports the findings.
+Synthesis runs cdk-nag and the Control Tower rules too. A finding does not stop the session: the
+templates are written before validation, so every other test still runs, and tests/test_nag.py
+and tests/test_policy_engines.py report the findings.
 
 Under pytest-xdist (`make test` runs two workers) the synthesis is still done once per run: the
 first worker to ask synthesizes under a file lock into a folder all workers share, the others
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from stacks.app import build_app
+from stacks.app import POLICY_ENGINES, build_app
 from tests.support import SELECTED, Synth
 
 # One Hypothesis profile for every property-based test in the suite, so CI is fast and
@@ -40,7 +40,11 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def _synthesize(outdir: Path) -> Synth:
-    app = build_app(outdir=str(outdir), context={"stacks": ",".join(SELECTED)})
+    # Every policy engine: cdk-nag and the Control Tower rules (checkov runs on the templates).
+    app = build_app(
+        outdir=str(outdir),
+        context={"stacks": ",".join(SELECTED), POLICY_ENGINES: "all"},
+    )
     try:
         app.synth()
     except RuntimeError as err:

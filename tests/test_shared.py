@@ -8,7 +8,9 @@ import pytest
 from aws_cdk import App, Duration, Environment, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Match, Template
+from constructs import Construct
 
 from stacks import shared
 from stacks.shared import (
@@ -18,6 +20,7 @@ from stacks.shared import (
     acknowledge,
     add_vpc_endpoints,
     dead_letter_queue,
+    exempt,
     flow_logged_vpc,
     merge_props,
 )
@@ -83,6 +86,47 @@ def test_removal_policy_defaults_to_retain() -> None:
 def test_acknowledge_refuses_a_reason_a_reviewer_could_not_use() -> None:
     with pytest.raises(ValueError, match="needs a real reason"):
         acknowledge(Stack(App(), "S"), "AwsSolutions-S1", "n/a")
+
+
+REASON = "A reason long enough for a reviewer to read and judge."
+
+
+def test_exempt_writes_each_checkov_skip_with_its_reason_on_the_resource() -> None:
+    stack = Stack(App(), "S")
+    queue = sqs.Queue(stack, "Queue")
+    exempt(queue, REASON, checkov="CKV_AWS_27")
+    exempt(queue, "Another reason, for another check on it.", checkov=["CKV_AWS_1"])
+    (resource,) = Template.from_stack(stack).find_resources("AWS::SQS::Queue").values()
+    assert resource["Metadata"]["checkov"]["skip"] == [
+        {"id": "CKV_AWS_27", "comment": REASON},
+        {"id": "CKV_AWS_1", "comment": "Another reason, for another check on it."},
+    ]
+
+
+def test_exempt_acknowledges_nag_and_control_tower_rules_with_one_reason() -> None:
+    stack = Stack(App(), "S")
+    queue = sqs.Queue(stack, "Queue")
+    exempt(queue, REASON, nag="AwsSolutions-SQS3", guard="sqs_dlq_check")
+    acknowledged = {
+        rule: reason
+        for entry in queue.node.metadata
+        if entry.type == "aws:cdk:acknowledged-rules"
+        for rule, reason in entry.data.items()
+    }
+    assert acknowledged == {
+        "Annotation::AwsSolutions-SQS3": REASON,
+        "cdk-validator-cfnguard::sqs_dlq_check": REASON,
+    }
+
+
+def test_exempt_refuses_an_exception_that_names_no_rule() -> None:
+    with pytest.raises(ValueError, match="names no rule"):
+        exempt(Stack(App(), "S"), REASON)
+
+
+def test_exempt_refuses_a_checkov_skip_where_there_is_no_resource() -> None:
+    with pytest.raises(ValueError, match="no CloudFormation resource"):
+        exempt(Construct(Stack(App(), "S"), "Bare"), REASON, checkov="CKV_AWS_1")
 
 
 def test_merge_props_lets_the_caller_override_a_default() -> None:

@@ -252,9 +252,14 @@ def test_a_failed_run_that_cannot_reach_the_queue_raises_an_alarm(template: Temp
 
 
 def _export_bucket(template: Template) -> dict[str, Any]:
-    buckets = template.find_resources(
-        "AWS::S3::Bucket", {"Properties": {"VersioningConfiguration": Match.any_value()}}
-    )
+    # The access-log bucket is versioned too (shared.access_logs_bucket); pick the export one.
+    buckets = {
+        key: bucket
+        for key, bucket in template.find_resources(
+            "AWS::S3::Bucket", {"Properties": {"VersioningConfiguration": Match.any_value()}}
+        ).items()
+        if "AccessLogs" not in key
+    }
     assert len(buckets) == 1
     return dict(next(iter(buckets.values())))
 

@@ -129,6 +129,8 @@ def test_log_bucket_expires_logs_after_a_year(resources: dict[str, Any]) -> None
             "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
             "ExpirationInDays": 365,
             "Id": "ExpireLogs",
+            # Versioned (tamper evidence): an overwritten or deleted log is kept one more day.
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
             "Status": "Enabled",
         }
     ]

@@ -352,13 +352,12 @@ def test_authorizer_can_read_the_secret_and_nothing_else(
     secret_id = _id(template, "AWS::SecretsManager::Secret")
     statements = _policy_statements(resources, _id(template, "AWS::Lambda::Function", AUTHORIZER))
     by_actions = {tuple(_actions(s)): s["Resource"] for s in statements}
-    assert by_actions[("secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue")] == {
-        "Ref": secret_id
-    }
+    # GetSecretValue only: the authorizer never calls DescribeSecret (test_iam_conformance).
+    assert by_actions[("secretsmanager:GetSecretValue",)] == {"Ref": secret_id}
     assert set(by_actions) == {
         ("logs:CreateLogStream", "logs:PutLogEvents"),
         ("xray:PutTelemetryRecords", "xray:PutTraceSegments"),
-        ("secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"),
+        ("secretsmanager:GetSecretValue",),
     }
 
 
