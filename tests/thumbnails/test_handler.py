@@ -731,32 +731,48 @@ def test_missing_read_permission_is_retried_not_skipped(
 # -- speed without losing quality ------------------------------------------------------------
 
 
-def test_jpegs_are_decoded_at_the_smallest_scale_that_holds_the_largest_thumbnail(
-    handler: ModuleType, s3: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("widths", "decoded"),
+    [
+        ((160, 640), (2000, 1500)),  # 1/2: twice 640, where 1/4 would lose detail
+        ((256, 512, 1024), (2000, 1500)),  # 1/2 holds 1024 without a full-size decode
+        ((256,), (1000, 750)),  # 1/4: twice 256
+        ((160,), (500, 375)),  # 1/8: over twice 160
+        ((3000,), (4000, 3000)),  # no smaller scale holds 3000
+    ],
+)
+def test_jpegs_are_decoded_at_a_reduced_scale(
+    handler: ModuleType,
+    s3: Any,
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    widths: tuple[int, ...],
+    decoded: tuple[int, int],
 ) -> None:
-    """libjpeg's DCT scaling (draft) is what makes big JPEGs fast: a 4000x3000 JPEG is decoded
-    at 1/4 scale (1000x750) for a 640-pixel thumbnail, the smallest of 1/1, 1/2, 1/4 and 1/8 that
-    is not smaller than the thumbnail; its quality is checked by bench/thumbnails.py."""
+    """libjpeg's DCT scaling (draft) is what makes big JPEGs fast: one decode, at the smallest
+    scale that keeps the headroom imaging._dct_scale documents (bench/thumbnails.py measures
+    the quality), for every width."""
     from PIL import JpegImagePlugin
 
-    requested: list[tuple[int, int]] = []
-    decoded: list[tuple[int, int]] = []
+    sizes: list[tuple[int, int]] = []
     original = JpegImagePlugin.JpegImageFile.draft
 
     def spy(self: Any, mode: Any, size: Any) -> Any:
-        requested.append(size)
         result = original(self, mode, size)
-        decoded.append(self.size)
+        sizes.append(self.size)
         return result
 
     monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", spy)
-    run(handler, s3, settings, upload(s3, "uploads/big.jpg", encode(photo((4000, 3000)), "JPEG")))
-    assert requested == [(640, 480)]
-    assert decoded == [(1000, 750)]  # not 4000x3000, nor 2000x1500
+    custom = dataclasses.replace(settings, widths=widths)
+    data = encode(photo((4000, 3000)), "JPEG")
+    run(handler, s3, custom, upload(s3, "uploads/big.jpg", data))
+    assert sizes == [decoded]
     out = written(s3)
-    assert out["thumbnails/640/big.jpg"]["image"].size == (640, 480)
-    assert out["thumbnails/160/big.jpg"]["image"].size == (160, 120)
-    assert near(out["thumbnails/640/big.jpg"]["image"].getpixel((600, 240)), (0, 0, 255))
+    for width in widths:
+        thumb = out[f"thumbnails/{width}/big.jpg"]["image"]
+        w = min(width, 4000)
+        assert thumb.size == (w, w * 3 // 4)
+        assert near(thumb.getpixel((w - 5, w // 4)), (0, 0, 255))
 
 
 def test_large_pngs_are_reduced_in_full_to_each_width(

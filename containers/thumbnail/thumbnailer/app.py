@@ -7,14 +7,15 @@ with metadata naming its source.
 
 Two kinds of failure, handled differently:
 
-- The object can never become a thumbnail (empty, too large, not an image, a decompression
-  bomb, corrupt, deleted or replaced since the event): logged with the reason, counted in the
-  ``ObjectsSkipped`` metric, and not retried: retrying cannot help and would only end in the
-  failure queue.
-- Anything else (S3 throttling, a network error, a bug): the other records of the event are
-  still processed, then the invocation fails so Lambda retries it; after the last retry the
-  event goes to the on-failure queue. Writes overwrite the same keys with the same bytes, so a
-  retry or a duplicate S3 event is harmless.
+- The record or the object can never become a thumbnail (a malformed record, an object empty,
+  too large, not an image, a decompression bomb, corrupt, beyond the output format's size
+  limits, deleted or replaced since the event; anything decoding or encoding it raises):
+  logged once with the reason, counted in the ``ObjectsSkipped`` metric, and not retried:
+  retrying cannot help and would only end in the failure queue.
+- Anything else (S3 throttling, a network error, S3 refusing access): the other records of the
+  event are still processed, then the invocation fails so Lambda retries it; after the last
+  retry the event goes to the on-failure queue. Writes overwrite the same keys with the same
+  bytes, so a retry or a duplicate S3 event is harmless.
 
 Configuration (set by the construct): ``DESTINATION_BUCKET``, ``DESTINATION_PREFIX``,
 ``SOURCE_PREFIX``, ``WIDTHS`` (comma-separated), ``OUTPUT_FORMAT`` (JPEG|PNG|WEBP, empty to keep
