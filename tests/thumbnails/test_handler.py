@@ -1004,6 +1004,7 @@ def _malformed(good: dict[str, Any]) -> list[Any]:
         {**good, "s3": {"bucket": {"name": SOURCE}, "object": None}},
         {**good, "s3": {"bucket": {"name": SOURCE}, "object": {**obj, "key": None}}},
         {**good, "s3": {"bucket": {"name": SOURCE}, "object": {**obj, "key": 7}}},
+        {**good, "s3": {"bucket": {"name": SOURCE}, "object": {**obj, "key": "uploads/\ud800"}}},
         {**good, "s3": {"bucket": {"name": 7}, "object": obj}},
         {**good, "s3": {"bucket": {"name": SOURCE}, "object": {**obj, "size": "12"}}},
         {**good, "s3": {"bucket": {"name": SOURCE}, "object": {**obj, "size": -1}}},

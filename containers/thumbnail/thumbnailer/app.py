@@ -97,9 +97,14 @@ def parse_record(record: object) -> SourceObject:
             raise Rejected("malformed_record", f"s3.object.{field} {value!r} is not ASCII")
         if isinstance(value, str) and not value.isprintable():
             raise Rejected("malformed_record", f"s3.object.{field} {value!r} is not printable")
+    key = unquote_plus(key)
+    try:
+        (name + key).encode()
+    except UnicodeEncodeError:  # a lone surrogate, "\ud800" in the JSON: not an S3 key
+        raise Rejected("malformed_record", "bucket name or key is not valid Unicode") from None
     return SourceObject(
         bucket=name,
-        key=unquote_plus(key),
+        key=key,
         size=size,
         etag=etag or None,
         version_id=version_id or None,
