@@ -14,8 +14,8 @@ what this does instead:
   or 1/8) that still holds the largest width (``_dct_scale`` says how much headroom each scale
   needs); the largest width is resampled from that (bicubic), each smaller one from the
   previous thumbnail when that is at least twice as large: one decode for all widths, and each
-  resize a small one. bench/thumbnails.py measures the
-  quality (PSNR, SSIM against a Lanczos downscale of the full image) as well as the speed.
+  resize a small one. bench/thumbnails.py measures the quality (PSNR, SSIM against a Lanczos
+  downscale of the full image) as well as the speed.
 - Whatever the image causes (a corrupt file, odd EXIF, a thumbnail beyond JPEG's or WebP's
   dimension limit, any error Pillow raises on it) is ``Rejected``: never an exception that would
   make Lambda retry what can only fail again.
@@ -63,8 +63,8 @@ _SIDEWAYS = (
 MAX_DIMENSION = {"JPEG": 65_500, "WEBP": 16_383, "PNG": 2**31 - 1}
 # resize() reduces by a whole factor (a cheap box average) to no less than twice the target
 # before resampling, as Image.thumbnail does; a smaller thumbnail is made from the previous one
-# when that is at least this much larger. Lanczos costs 50% more CPU than bicubic here for no
-# measurable gain (docs/thumbnails.md, Performance).
+# when that is at least this much larger. Bicubic is Image.thumbnail's filter; Lanczos costs
+# about 55% more CPU per resize (docs/thumbnails.md, Performance).
 REDUCING_GAP = 2.0
 RESAMPLE = Image.Resampling.BICUBIC
 
