@@ -19,7 +19,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image, ImageCms, ImageFile, ImageOps
 
 from tests.support import ROOT, LambdaContext, handler_package
 
@@ -731,28 +731,48 @@ def test_missing_read_permission_is_retried_not_skipped(
 # -- speed without losing quality ------------------------------------------------------------
 
 
-def test_jpegs_are_decoded_at_a_reduced_scale_with_headroom(
-    handler: ModuleType, s3: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("widths", "decoded"),
+    [
+        ((160, 640), (2000, 1500)),  # 1/2: twice 640, where 1/4 would lose detail
+        ((256, 512, 1024), (2000, 1500)),  # 1/2 holds 1024 without a full-size decode
+        ((256,), (1000, 750)),  # 1/4: twice 256
+        ((160,), (500, 375)),  # 1/8: over twice 160
+        ((3000,), (4000, 3000)),  # no smaller scale holds 3000
+    ],
+)
+def test_jpegs_are_decoded_at_a_reduced_scale(
+    handler: ModuleType,
+    s3: Any,
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    widths: tuple[int, ...],
+    decoded: tuple[int, int],
 ) -> None:
-    """libjpeg's DCT scaling (draft) is what makes big JPEGs fast; it is asked for at least
-    twice the largest thumbnail, so the final Lanczos resize still has pixels to work with."""
+    """libjpeg's DCT scaling (draft) is what makes big JPEGs fast: one decode, at the smallest
+    scale that keeps the headroom imaging._dct_scale documents (bench/thumbnails.py measures
+    the quality), for every width."""
     from PIL import JpegImagePlugin
 
-    requested: list[tuple[int, int]] = []
-    decoded: list[tuple[int, int]] = []
+    sizes: list[tuple[int, int]] = []
     original = JpegImagePlugin.JpegImageFile.draft
 
     def spy(self: Any, mode: Any, size: Any) -> Any:
-        requested.append(size)
         result = original(self, mode, size)
-        decoded.append(self.size)
+        sizes.append(self.size)
         return result
 
     monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", spy)
-    run(handler, s3, settings, upload(s3, "uploads/big.jpg", encode(photo((4000, 3000)), "JPEG")))
-    assert requested == [(1280, 960)]  # 2 x the 640-pixel thumbnail
-    assert decoded == [(2000, 1500)]  # libjpeg decoded at 1/2 scale, not 4000x3000
-    assert written(s3)["thumbnails/640/big.jpg"]["image"].size == (640, 480)
+    custom = dataclasses.replace(settings, widths=widths)
+    data = encode(photo((4000, 3000)), "JPEG")
+    run(handler, s3, custom, upload(s3, "uploads/big.jpg", data))
+    assert sizes == [decoded]
+    out = written(s3)
+    for width in widths:
+        thumb = out[f"thumbnails/{width}/big.jpg"]["image"]
+        w = min(width, 4000)
+        assert thumb.size == (w, w * 3 // 4)
+        assert near(thumb.getpixel((w - 5, w // 4)), (0, 0, 255))
 
 
 def test_large_pngs_are_reduced_in_full_to_each_width(
@@ -764,3 +784,275 @@ def test_large_pngs_are_reduced_in_full_to_each_width(
     assert out["thumbnails/640/p.png"]["image"].size == (640, 480)
     assert out["thumbnails/160/p.png"]["image"].size == (160, 120)
     assert near(out["thumbnails/160/p.png"]["image"].getpixel((150, 60)), (0, 0, 255))
+
+
+# -- images that can never work: rejected once, never retried (issue 16) ---------------------
+
+
+def _exif(tag: int, kind: int, count: int, value: bytes) -> bytes:
+    """A little-endian EXIF block with one IFD entry of any TIFF type (3 SHORT, 5 RATIONAL,
+    11 FLOAT, 12 DOUBLE, ...): Pillow's Exif writer refuses the odd ones this needs."""
+    if len(value) <= 4:
+        entry = struct.pack("<HHI", tag, kind, count) + value.ljust(4, b"\0")
+        data = b""
+    else:  # stored after the IFD: 8 (header) + 2 (count) + 12 (entry) + 4 (next IFD)
+        entry = struct.pack("<HHII", tag, kind, count, 26)
+        data = value
+    return b"Exif\0\0II*\0" + struct.pack("<IH", 8, 1) + entry + struct.pack("<I", 0) + data
+
+
+def _tall(fmt: str, size: tuple[int, int] = (1, 70_000), **options: Any) -> bytes:
+    return encode(Image.new("RGB", size, (10, 20, 30)), fmt, **options)
+
+
+@pytest.mark.parametrize(
+    ("source", "output_format"),
+    [
+        pytest.param(_tall("BMP"), None, id="1x70000 BMP to JPEG over 65500 px"),
+        pytest.param(_tall("TIFF"), None, id="1x70000 TIFF to JPEG over 65500 px"),
+        pytest.param(_tall("PNG"), "JPEG", id="1x70000 PNG to JPEG over 65500 px"),
+        pytest.param(_tall("PNG", (1, 16_384)), "WEBP", id="1x16384 PNG to WEBP over 16383 px"),
+        pytest.param(_tall("GIF", (1, 16_384)), "WEBP", id="1x16384 GIF to WEBP over 16383 px"),
+        pytest.param(
+            _tall("PNG", (70_000, 1), exif=_exif(0x0112, 3, 1, struct.pack("<H", 6))),
+            "JPEG",
+            id="70000x1 PNG upright by EXIF to JPEG over 65500 px",
+        ),
+    ],
+)
+def test_thumbnail_beyond_the_output_formats_limit_is_rejected(
+    handler: ModuleType, s3: Any, settings: Any, source: bytes, output_format: str | None
+) -> None:
+    custom = dataclasses.replace(settings, output_format=output_format, widths=(160,))
+    result = run(handler, s3, custom, upload(s3, "uploads/tall.img", source))
+    assert _skipped(result) == ["too_large_for_format"]
+    assert written(s3) == {}
+
+
+def test_a_tall_image_within_the_formats_limit_is_thumbnailed(
+    handler: ModuleType, s3: Any, settings: Any
+) -> None:
+    custom = dataclasses.replace(settings, output_format="WEBP", widths=(160,))
+    run(handler, s3, custom, upload(s3, "uploads/tall.png", _tall("PNG", (1, 16_383))))
+    assert written(s3)["thumbnails/160/tall.png.webp"]["image"].size == (1, 16_383)
+
+
+_INF, _NAN = float("inf"), float("nan")
+
+
+@pytest.mark.parametrize(
+    ("kind", "count", "value", "upright"),
+    [
+        pytest.param(12, 1, struct.pack("<d", _INF), False, id="DOUBLE +inf"),
+        pytest.param(12, 1, struct.pack("<d", -_INF), False, id="DOUBLE -inf"),
+        pytest.param(12, 1, struct.pack("<d", _NAN), False, id="DOUBLE NaN"),
+        pytest.param(12, 1, struct.pack("<d", 1e308), False, id="DOUBLE 1e308"),
+        pytest.param(11, 1, struct.pack("<f", _INF), False, id="FLOAT +inf"),
+        pytest.param(12, 1, struct.pack("<d", 6.0), True, id="DOUBLE 6.0"),
+        pytest.param(5, 1, struct.pack("<II", 6, 0), False, id="RATIONAL 6/0"),
+        pytest.param(5, 1, struct.pack("<II", 6, 1), True, id="RATIONAL 6/1"),
+        pytest.param(10, 1, struct.pack("<ii", -6, 1), False, id="SRATIONAL -6/1"),
+        pytest.param(8, 1, struct.pack("<h", -1), False, id="SSHORT -1"),
+        pytest.param(9, 1, struct.pack("<i", -(2**31)), False, id="SLONG min"),
+        pytest.param(4, 1, struct.pack("<I", 2**32 - 1), False, id="LONG max"),
+        pytest.param(3, 1, struct.pack("<H", 0), False, id="SHORT 0"),
+        pytest.param(3, 1, struct.pack("<H", 9), False, id="SHORT 9"),
+        pytest.param(3, 2, struct.pack("<HH", 6, 6), True, id="SHORT x2, the first read"),
+        pytest.param(2, 2, b"6\0", False, id="ASCII 6"),
+        pytest.param(7, 4, b"\xff\xfe\x00\x06", False, id="UNDEFINED bytes"),
+        pytest.param(1, 1, b"\x06", False, id="BYTE 6, read as bytes"),
+    ],
+)
+@pytest.mark.filterwarnings("ignore:Metadata Warning")
+def test_any_exif_orientation_value_gives_a_thumbnail(
+    handler: ModuleType, s3: Any, settings: Any, kind: int, count: int, value: bytes, upright: bool
+) -> None:
+    """The tag is metadata: a value that is not one of the eight orientations is ignored (the
+    image is shown as stored, as browsers do), never an exception, never a retry."""
+    data = encode(photo((600, 300)), "JPEG", exif=_exif(0x0112, kind, count, value))
+    small = dataclasses.replace(settings, widths=(160,))
+    result = run(handler, s3, small, upload(s3, "uploads/o.jpg", data))
+    assert result["skipped"] == []
+    assert written(s3)["thumbnails/160/o.jpg"]["image"].size == (
+        (160, 320) if upright else (160, 80)
+    )
+
+
+@pytest.mark.parametrize(
+    "exif",
+    [
+        pytest.param(b"Exif\0\0II*\0" + struct.pack("<IH", 8, 500), id="IFD cut short"),
+        pytest.param(b"Exif\0\0MM\0*" + struct.pack(">I", 2**31), id="IFD offset past the end"),
+        pytest.param(b"Exif\0\0XX", id="no TIFF header"),
+        pytest.param(_exif(0x8769, 4, 1, struct.pack("<I", 8)), id="Exif IFD pointing to itself"),
+    ],
+)
+def test_a_malformed_exif_block_still_gives_a_thumbnail(
+    handler: ModuleType, s3: Any, settings: Any, exif: bytes
+) -> None:
+    data = encode(photo((600, 300)), "JPEG", exif=exif)
+    run(handler, s3, settings, upload(s3, "uploads/e.jpg", data))
+    assert written(s3)["thumbnails/160/e.jpg"]["image"].size == (160, 80)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "GIF", "WEBP", "TIFF", "BMP"])
+@pytest.mark.parametrize("keep", [0.9, 0.5, 0.1])
+def test_a_truncated_file_of_any_format_is_rejected_never_retried(
+    handler: ModuleType, s3: Any, settings: Any, fmt: str, keep: float
+) -> None:
+    data = encode(Image.effect_noise((300, 200), 50).convert("RGB"), fmt)
+    cut = data[: int(len(data) * keep)]
+    result = run(handler, s3, settings, upload(s3, f"uploads/cut.{fmt.lower()}", cut))
+    assert _skipped(result) in (["corrupt"], ["not_an_image"])
+    assert written(s3) == {}
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        OSError("encoder error -2"),
+        ValueError("encoding error 5"),
+        OverflowError("cannot convert float infinity to integer"),
+        struct.error("unpack requires a buffer of 4 bytes"),
+        KeyError("tile"),
+        IndexError("list index out of range"),
+        ZeroDivisionError("division by zero"),
+        TypeError("unhashable type"),
+        RecursionError("maximum recursion depth exceeded"),
+        EOFError(),
+        SyntaxError("not a TIFF file"),
+    ],
+    ids=lambda err: type(err).__name__,
+)
+@pytest.mark.parametrize("stage", ["load", "resize", "transpose", "save"])
+def test_whatever_pillow_raises_on_an_image_is_a_rejection(
+    handler: ModuleType,
+    s3: Any,
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    error: Exception,
+    stage: str,
+) -> None:
+    """Rendering is a pure function of the object's bytes: whatever it raises, it would raise
+    on every retry. The class, not a list of the types seen so far."""
+
+    def fail(*_: Any, **__: Any) -> Any:
+        raise error
+
+    exif = _exif(0x0112, 3, 1, struct.pack("<H", 6))  # so that transpose runs
+    record = upload(s3, "uploads/x.jpg", encode(photo((600, 300)), "JPEG", exif=exif))
+    target = ImageFile.ImageFile if stage == "load" else Image.Image
+    monkeypatch.setattr(target, stage, fail)
+    result = run(handler, s3, settings, record)
+    assert _skipped(result) == ["corrupt"]
+    assert written(s3) == {}
+
+
+def test_running_out_of_memory_is_retried_not_rejected(
+    handler: ModuleType, s3: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MemoryError is the function's memory size, not the image (max_pixels keeps every image
+    within it): a deployment fault for the error alarm, not a silent skip."""
+
+    def fail(*_: Any, **__: Any) -> Any:
+        raise MemoryError
+
+    record = upload(s3, "uploads/x.jpg", encode(photo((600, 300)), "JPEG"))
+    monkeypatch.setattr(Image.Image, "resize", fail)
+    with pytest.raises(handler.RetryLater):
+        run(handler, s3, settings, record)
+
+
+# -- 16-bit images (issue 16) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mode", "fmt"),
+    [
+        ("I;16", "PNG"),
+        ("I;16", "TIFF"),
+        ("I;16B", "TIFF"),
+        ("I;16L", "TIFF"),
+        ("I", "TIFF"),
+    ],
+)
+def test_every_sixteen_bit_layout_is_scaled_not_rejected(
+    handler: ModuleType, s3: Any, settings: Any, mode: str, fmt: str
+) -> None:
+    image = Image.new(mode, (400, 200), 1000)
+    image.paste(60000, (200, 0, 400, 200))
+    data = encode(image, fmt)
+    assert Image.open(io.BytesIO(data)).mode in (mode, "I;16", "I")
+    result = run(handler, s3, settings, upload(s3, f"uploads/scan.{fmt.lower()}", data))
+    assert result["skipped"] == []
+    key = "thumbnails/160/scan.png" if fmt == "PNG" else "thumbnails/160/scan.tiff.jpg"
+    thumb = written(s3)[key]["image"].convert("L")
+    assert cast(int, thumb.getpixel((20, 40))) < 20
+    assert cast(int, thumb.getpixel((140, 40))) > 235
+
+
+# -- one record, one outcome (issue 16) ------------------------------------------------------
+
+
+def _malformed(good: dict[str, Any]) -> list[Any]:
+    """Records S3 never sends, each beside a good one."""
+    obj = good["s3"]["object"]
+    return [
+        {**good, "s3": None},
+        {**good, "s3": "x"},
+        {**good, "s3": {"bucket": None, "object": obj}},
+        {**good, "s3": {"bucket": {"name": SOURCE}, "object": None}},
+        {**good, "s3": {"bucket": {"name": SOURCE}, "object": {**obj, "key": None}}},
+        {**good, "s3": {"bucket": {"name": SOURCE}, "object": {**obj, "key": 7}}},
+        {**good, "s3": {"bucket": {"name": SOURCE}, "object": {**obj, "key": "uploads/\ud800"}}},
+        {**good, "s3": {"bucket": {"name": 7}, "object": obj}},
+        {**good, "s3": {"bucket": {"name": SOURCE}, "object": {**obj, "size": "12"}}},
+        {**good, "s3": {"bucket": {"name": SOURCE}, "object": {**obj, "size": -1}}},
+        {**good, "s3": {"bucket": {"name": SOURCE}, "object": {**obj, "eTag": "é"}}},
+        {**good, "s3": {"bucket": {"name": SOURCE}, "object": {**obj, "versionId": 3}}},
+        {**good, "eventName": None},
+        None,
+        "uploads/a.jpg",
+        ["a"],
+    ]
+
+
+def test_each_malformed_record_is_rejected_once_and_the_others_still_processed(
+    handler: ModuleType, s3: Any, settings: Any
+) -> None:
+    good = upload(s3, "uploads/good.jpg", encode(photo((300, 200)), "JPEG"))
+    bad = _malformed(good)
+    records = [item for record in bad for item in (record, good)]
+    result = handler.handle_event({"Records": records}, settings=settings, client=s3)
+    assert len(result["skipped"]) == len(bad)
+    assert {s["reason"] for s in result["skipped"]} == {"malformed_record", "not_object_created"}
+    assert result["written"] == ["thumbnails/640/good.jpg", "thumbnails/160/good.jpg"] * len(bad)
+    assert sorted(written(s3)) == ["thumbnails/160/good.jpg", "thumbnails/640/good.jpg"]
+
+
+@pytest.mark.parametrize(
+    "event_",
+    [None, [], "x", {"Records": None}, {"Records": {}}, {"Records": "x"}, {"Records": 3}],
+    ids=repr,
+)
+def test_a_malformed_event_is_never_an_exception(
+    handler: ModuleType, s3: Any, settings: Any, event_: Any
+) -> None:
+    result = handler.handle_event(event_, settings=settings, client=s3)
+    assert result["written"] == []
+    assert written(s3) == {}
+
+
+def test_a_malformed_record_beside_a_throttled_one_is_rejected_and_the_event_retried(
+    handler: ModuleType, s3: Any, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = upload(s3, "uploads/good.jpg", encode(photo((300, 200)), "JPEG"))
+    throttled = upload(s3, "uploads/fail.jpg", encode(photo((300, 200)), "JPEG"))
+    malformed = {**good, "s3": None}
+    with pytest.raises(handler.RetryLater, match=r"1 of 3 objects failed: \['uploads/fail.jpg'\]"):
+        handler.handle_event(
+            event(malformed, throttled, good), settings=settings, client=FlakyPuts(s3, "fail")
+        )
+    assert sorted(written(s3)) == ["thumbnails/160/good.jpg", "thumbnails/640/good.jpg"]
+    skipped = [r for r in caplog.records if r.getMessage() == "object skipped"]
+    assert len(skipped) == 1

@@ -7,14 +7,15 @@ with metadata naming its source.
 
 Two kinds of failure, handled differently:
 
-- The object can never become a thumbnail (empty, too large, not an image, a decompression
-  bomb, corrupt, deleted or replaced since the event): logged with the reason, counted in the
-  ``ObjectsSkipped`` metric, and not retried: retrying cannot help and would only end in the
-  failure queue.
-- Anything else (S3 throttling, a network error, a bug): the other records of the event are
-  still processed, then the invocation fails so Lambda retries it; after the last retry the
-  event goes to the on-failure queue. Writes overwrite the same keys with the same bytes, so a
-  retry or a duplicate S3 event is harmless.
+- The record or the object can never become a thumbnail (a malformed record, an object empty,
+  too large, not an image, a decompression bomb, corrupt, beyond the output format's size
+  limits, deleted or replaced since the event; anything decoding or encoding it raises):
+  logged once with the reason, counted in the ``ObjectsSkipped`` metric, and not retried:
+  retrying cannot help and would only end in the failure queue.
+- Anything else (S3 throttling, a network error, S3 refusing access): the other records of the
+  event are still processed, then the invocation fails so Lambda retries it; after the last
+  retry the event goes to the on-failure queue. Writes overwrite the same keys with the same
+  bytes, so a retry or a duplicate S3 event is harmless.
 
 Configuration (set by the construct): ``DESTINATION_BUCKET``, ``DESTINATION_PREFIX``,
 ``SOURCE_PREFIX``, ``WIDTHS`` (comma-separated), ``OUTPUT_FORMAT`` (JPEG|PNG|WEBP, empty to keep
@@ -67,25 +68,55 @@ class SourceObject:
     version_id: str | None
 
 
-def parse_record(record: dict[str, Any]) -> SourceObject:
+def parse_record(record: object) -> SourceObject:
     """The object a record is about. S3 URL-encodes keys in events (spaces as ``+``, UTF-8 as
-    ``%XX``); the real key is what GetObject needs."""
-    if record.get("eventSource") != "aws:s3" or not str(record.get("eventName", "")).startswith(
-        "ObjectCreated:"
+    ``%XX``); the real key is what GetObject needs. Anything else than the shape S3 sends (a
+    missing or null part, a number where a string belongs) is ``Rejected``: the same record
+    would be malformed on every retry."""
+    if not isinstance(record, dict):
+        raise Rejected("malformed_record", f"a record is an object, not {type(record).__name__}")
+    event_name = record.get("eventName")
+    if record.get("eventSource") != "aws:s3" or not (
+        isinstance(event_name, str) and event_name.startswith("ObjectCreated:")
     ):
-        raise Rejected("not_object_created", f"{record.get('eventName')!r} is not ours")
+        raise Rejected("not_object_created", f"{event_name!r} is not ours")
+    s3_part = record.get("s3")
+    bucket = s3_part.get("bucket") if isinstance(s3_part, dict) else None
+    obj = s3_part.get("object") if isinstance(s3_part, dict) else None
+    if not isinstance(bucket, dict) or not isinstance(obj, dict):
+        raise Rejected("malformed_record", "s3.bucket and s3.object must be objects")
+    name, key = bucket.get("name"), obj.get("key")
+    size, etag, version_id = obj.get("size"), obj.get("eTag"), obj.get("versionId")
+    if not (isinstance(name, str) and name and isinstance(key, str) and key):
+        raise Rejected("malformed_record", "s3.bucket.name and s3.object.key must be strings")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+        raise Rejected("malformed_record", f"s3.object.size {size!r} is not a byte count")
+    for field, value in (("eTag", etag), ("versionId", version_id)):
+        # Both go into request headers and metadata, which must be printable ASCII.
+        if value is not None and not (isinstance(value, str) and value.isascii()):
+            raise Rejected("malformed_record", f"s3.object.{field} {value!r} is not ASCII")
+        if isinstance(value, str) and not value.isprintable():
+            raise Rejected("malformed_record", f"s3.object.{field} {value!r} is not printable")
+    key = unquote_plus(key)
     try:
-        s3_part = record["s3"]
-        obj = s3_part["object"]
-        return SourceObject(
-            bucket=s3_part["bucket"]["name"],
-            key=unquote_plus(obj["key"]),
-            size=obj.get("size"),
-            etag=obj.get("eTag"),
-            version_id=obj.get("versionId"),
-        )
-    except (KeyError, TypeError) as err:
-        raise Rejected("malformed_record", f"missing {err}") from None
+        (name + key).encode()
+    except UnicodeEncodeError:  # a lone surrogate, "\ud800" in the JSON: not an S3 key
+        raise Rejected("malformed_record", "bucket name or key is not valid Unicode") from None
+    return SourceObject(
+        bucket=name,
+        key=key,
+        size=size,
+        etag=etag or None,
+        version_id=version_id or None,
+    )
+
+
+def record_key(record: object) -> str:
+    """The record's object key as the event spells it, for logs; ``?`` when there is none."""
+    s3_part = record.get("s3") if isinstance(record, dict) else None
+    obj = s3_part.get("object") if isinstance(s3_part, dict) else None
+    key = obj.get("key") if isinstance(obj, dict) else None
+    return key if isinstance(key, str) else "?"
 
 
 def destination_key(
@@ -209,7 +240,7 @@ def write_thumbnails(
     return keys
 
 
-def process(client: Any, settings: Settings, record: dict[str, Any]) -> list[str]:
+def process(client: Any, settings: Settings, record: object) -> list[str]:
     """Thumbnails for one record; the keys written. Raises ``Rejected`` to skip the object."""
     source = parse_record(record)
     check_before_download(settings, source)
@@ -229,24 +260,35 @@ def process(client: Any, settings: Settings, record: dict[str, Any]) -> list[str
     return written
 
 
-def handle_event(event: dict[str, Any], *, settings: Settings, client: Any) -> dict[str, Any]:
-    """Every record of the event; raises ``RetryLater`` at the end if any failed retryably."""
-    records = event.get("Records") or []  # s3:TestEvent, sent when notifications are set up
+def handle_event(event: object, *, settings: Settings, client: Any) -> dict[str, Any]:
+    """Every record of the event, each on its own: one record's failure never stops the others.
+
+    Returns ``{"written": [thumbnail keys], "skipped": [{"key", "reason"}]}`` when every record
+    was either thumbnailed or rejected (rejections are logged once, with their reason, and
+    counted in ``ObjectsSkipped``). When any record failed for a reason a retry may fix (S3
+    throttling, a network error), the others are still finished, then ``RetryLater`` names the
+    failed keys, so that Lambda retries the event: the records that succeeded are rewritten
+    with the same bytes and the rejected ones are rejected again.
+    """
+    records = event.get("Records") if isinstance(event, dict) else None
+    if records is None:
+        records = []  # s3:TestEvent, sent when notifications are set up
     written: list[str] = []
     skipped: list[dict[str, str]] = []
     failed: list[str] = []
+    if not isinstance(records, list):
+        records = [records]  # rejected as one malformed record below
     for record in records:
+        key = record_key(record)
         try:
             written += process(client, settings, record)
         except Rejected as rejected:
-            key = record.get("s3", {}).get("object", {}).get("key", "?")
             logger.warning(
                 "object skipped",
                 extra={"key": key, "reason": rejected.reason, "detail": rejected.detail},
             )
             skipped.append({"key": key, "reason": rejected.reason})
         except Exception:
-            key = record.get("s3", {}).get("object", {}).get("key", "?")
             logger.exception("object failed; the event will be retried", extra={"key": key})
             failed.append(key)
     metrics.add_metric(name="ThumbnailsWritten", unit=MetricUnit.Count, value=len(written))

@@ -10,10 +10,15 @@ what this does instead:
 - A small file can claim billions of pixels (a decompression bomb): the size in the header is
   checked against ``max_pixels`` before anything is decoded.
 - Only the image decoders we need are enabled, so an upload can't reach Pillow's rarer parsers.
-- JPEGs decode once, straight to a smaller scale (libjpeg's DCT scaling, ``draft``) with 2x
-  headroom over the largest width; each width is then resampled (bicubic, ``reducing_gap``) from
-  that or from the previous thumbnail when it is still at least twice as large: Pillow's own
-  ``thumbnail()`` quality, with one decode for all widths instead of one per width.
+- JPEGs decode once, straight to a smaller scale (libjpeg's DCT scaling, ``draft``: 1/2, 1/4
+  or 1/8) that still holds the largest width (``_dct_scale`` says how much headroom each scale
+  needs); the largest width is resampled from that (bicubic), each smaller one from the
+  previous thumbnail when that is at least twice as large: one decode for all widths, and each
+  resize a small one. bench/thumbnails.py measures the quality (PSNR, SSIM against a Lanczos
+  downscale of the full image) as well as the speed.
+- Whatever the image causes (a corrupt file, odd EXIF, a thumbnail beyond JPEG's or WebP's
+  dimension limit, any error Pillow raises on it) is ``Rejected``: never an exception that would
+  make Lambda retry what can only fail again.
 - EXIF (GPS position, camera serial numbers) is not copied to thumbnails; ICC colour profiles are.
 """
 
@@ -48,10 +53,18 @@ _UPRIGHT = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
-# Decode JPEGs at no less than twice the largest thumbnail, and resample from no less than
-# twice the target: both Image.thumbnail's defaults. Lanczos with a gap of 3 costs 15-20% more
-# CPU for no visible gain (docs/thumbnails.md, Performance).
-DRAFT_HEADROOM = 2.0
+_SIDEWAYS = (
+    Image.Transpose.TRANSPOSE,
+    Image.Transpose.TRANSVERSE,
+    Image.Transpose.ROTATE_90,
+    Image.Transpose.ROTATE_270,
+)
+# The largest side each output format can encode (libjpeg, libwebp; PNG's is 2**31 - 1).
+MAX_DIMENSION = {"JPEG": 65_500, "WEBP": 16_383, "PNG": 2**31 - 1}
+# resize() reduces by a whole factor (a cheap box average) to no less than twice the target
+# before resampling, as Image.thumbnail does; a smaller thumbnail is made from the previous one
+# when that is at least this much larger. Bicubic is Image.thumbnail's filter; Lanczos costs
+# about 55% more CPU per resize (docs/thumbnails.md, Performance).
 REDUCING_GAP = 2.0
 RESAMPLE = Image.Resampling.BICUBIC
 
@@ -99,8 +112,13 @@ def choose_format(source_format: str, has_alpha: bool, chosen: str | None) -> st
 def render(source: IO[bytes], settings: Settings) -> Rendered:
     """Thumbnails of the image in ``source`` at each of ``settings.widths``.
 
-    Raises ``Rejected`` for anything that is not a usable image: unknown format, too many
-    pixels, corrupt or truncated data.
+    Raises ``Rejected`` for anything the image itself causes, and nothing else: rendering is a
+    pure function of the bytes, so a failure would fail the same way on every retry. That covers
+    an unknown format, too many pixels, corrupt or truncated data, odd EXIF, and thumbnails
+    beyond an output format's dimension limits; Pillow signals those with many exception types
+    (OSError, ValueError, SyntaxError, EOFError, struct.error, OverflowError, ...), so every one
+    is caught here. The one exception is ``MemoryError``: that is the function's memory size
+    (``max_pixels`` keeps an image within it), a deployment fault to alarm on, not a rejection.
     """
     with warnings.catch_warnings():
         # Pillow's own bomb check only warns below twice its limit; make it an error.
@@ -111,10 +129,23 @@ def render(source: IO[bytes], settings: Settings) -> Rendered:
             raise Rejected("not_an_image", str(err)) from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
             raise Rejected("too_many_pixels", str(err)) from None
-        except (OSError, SyntaxError, ValueError) as err:
-            raise Rejected("corrupt", f"{type(err).__name__}: {err}") from None
+        except MemoryError:
+            raise
+        except Exception as err:  # any type: see the docstring
+            raise Rejected("corrupt", _describe(err)) from None
         with image:
-            return _render(image, settings)
+            try:
+                return _render(image, settings)
+            except (Rejected, MemoryError):
+                raise
+            except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+                raise Rejected("too_many_pixels", str(err)) from None
+            except Exception as err:  # any type: see the docstring
+                raise Rejected("corrupt", _describe(err)) from None
+
+
+def _describe(err: BaseException) -> str:
+    return f"{type(err).__name__}: {err}"[:500]
 
 
 def _render(image: Image.Image, settings: Settings) -> Rendered:
@@ -126,51 +157,93 @@ def _render(image: Image.Image, settings: Settings) -> Rendered:
             "too_many_pixels", f"{width}x{height} is more than {settings.max_pixels} pixels"
         )
     source_format = image.format or "unknown"
-    try:
-        animated = bool(getattr(image, "is_animated", False))
-        orientation = int(image.getexif().get(ExifTags.Base.Orientation, 1))
-    except (OSError, SyntaxError, ValueError, EOFError) as err:
-        raise Rejected("corrupt", f"{type(err).__name__}: {err}") from None
-    transpose = _UPRIGHT.get(orientation)
-    sideways = transpose in (
-        Image.Transpose.TRANSPOSE,
-        Image.Transpose.TRANSVERSE,
-        Image.Transpose.ROTATE_90,
-        Image.Transpose.ROTATE_270,
-    )
+    animated = bool(getattr(image, "is_animated", False))
+    transpose = _upright(image)
+    sideways = transpose in _SIDEWAYS
     upright_w, upright_h = (height, width) if sideways else (width, height)
     out_format = choose_format(source_format, image.has_transparency_data, settings.output_format)
-    icc_profile = image.info.get("icc_profile")
-    source_mode = image.mode
 
     def target(requested: int) -> tuple[int, int]:
         # Never upscale: a width above the source's gives the source's size.
         w = min(requested, upright_w)
         return w, max(1, round(upright_h * w / upright_w))
 
+    widths = sorted(settings.widths, reverse=True)
+    _check_dimensions(out_format, [target(w) for w in widths])
+    icc_profile = image.info.get("icc_profile")
+    source_mode = image.mode
+
+    def stored(size: tuple[int, int]) -> tuple[int, int]:
+        return (size[1], size[0]) if sideways else size
+
+    box = None
     if source_format in ("JPEG", "MPO"):
-        big_w, big_h = target(max(settings.widths))
-        stored = (big_h, big_w) if sideways else (big_w, big_h)
-        image.draft(None, (int(stored[0] * DRAFT_HEADROOM), int(stored[1] * DRAFT_HEADROOM)))
-    try:
-        image.load()
-        base = _resizable(image)
-    except (OSError, SyntaxError, ValueError, EOFError) as err:
-        raise Rejected("corrupt", f"{type(err).__name__}: {err}") from None
+        # ``box``: the part of the smaller decode that maps exactly onto the source (its last
+        # row and column may be partial).
+        scale = _dct_scale(image.size, stored(target(widths[0])))
+        drafted = image.draft(None, (width // scale, height // scale))
+        box = drafted[1] if drafted else None
+    image.load()
+    base = _resizable(image)
 
     thumbnails = []
     previous = base
-    for requested in sorted(settings.widths, reverse=True):
-        size = target(requested)
-        stored = (size[1], size[0]) if sideways else size
-        # Largest first, each from the one before when that is still twice as large: 160 from
-        # 640 rather than from 2000. Closer than that, from the decode again (no double blur).
-        source = previous if previous.width >= stored[0] * REDUCING_GAP else base
-        previous = source.resize(stored, RESAMPLE, reducing_gap=REDUCING_GAP)
+    for requested in widths:
+        size = stored(target(requested))
+        # Largest first, each from the one before when that is at least twice as large (640
+        # from 1280, 160 from 640): each step a small bicubic resize of few pixels instead of a
+        # large one from the decode. Closer than 2x, from the decode again (no double blur).
+        if previous is not base and previous.width >= size[0] * REDUCING_GAP:
+            previous = previous.resize(size, RESAMPLE)
+        else:
+            previous = base.resize(size, RESAMPLE, box=box, reducing_gap=REDUCING_GAP)
         thumb = previous if transpose is None else previous.transpose(transpose)
         data = _encode(thumb, out_format, settings.quality, icc_profile, source_mode)
         thumbnails.append(Thumbnail(requested, thumb.size, out_format, data))
     return Rendered(source_format, (upright_w, upright_h), animated, thumbnails)
+
+
+def _dct_scale(size: tuple[int, int], largest: tuple[int, int]) -> int:
+    """The JPEG decode scale (1/1, 1/2, 1/4 or 1/8: libjpeg's DCT scaling, ``draft``) for a
+    largest thumbnail of ``largest`` pixels, from what bench/thumbnails.py measures against a
+    Lanczos downscale of the full decode:
+
+    - 1/4 and 1/8 (2x2 and 1x1 inverse DCTs) act like a box filter: they need the 2x headroom
+      ``Image.thumbnail`` gives them (without it, 1 to 3 dB PSNR lost at 256 to 640 px);
+    - 1/2 (a 4x4 inverse DCT) is a better low-pass: used down to 1x headroom, it costs 0.5 dB at
+      1024 px from 12 MP and saves the full-size decode and a 4x resize (2x faster).
+    """
+
+    def fits(headroom: int) -> int:
+        most = min(size[0] // (largest[0] * headroom), size[1] // (largest[1] * headroom))
+        return next((s for s in (8, 4, 2) if most >= s), 1)
+
+    return max(fits(2), min(fits(1), 2))
+
+
+def _upright(image: Image.Image) -> Image.Transpose | None:
+    """The transpose that makes the image upright, from EXIF Orientation, as Pillow's
+    ``ImageOps.exif_transpose`` reads it; ``None`` when there is none to apply.
+
+    The tag can hold anything (a float +inf, a string, a list, a rational 6/0), and the EXIF
+    block can be malformed: neither stops a thumbnail. Such an image is shown as stored, which
+    is what browsers do with an orientation they cannot read."""
+    try:
+        value = image.getexif().get(ExifTags.Base.Orientation, 1)
+        return _UPRIGHT.get(value)
+    except Exception:  # any type: EXIF is optional metadata, the pixels are still good
+        return None
+
+
+def _check_dimensions(out_format: str, sizes: list[tuple[int, int]]) -> None:
+    """Before decoding: a thumbnail one side of which the output format cannot hold (a 1x70000
+    image is 1x70000 at every width) can never be written."""
+    limit = MAX_DIMENSION[out_format]
+    for w, h in sizes:
+        if w > limit or h > limit:
+            raise Rejected(
+                "too_large_for_format", f"a {w}x{h} thumbnail is over {out_format}'s {limit} px"
+            )
 
 
 def _family(mode: str) -> str:
@@ -184,7 +257,7 @@ def _resizable(image: Image.Image) -> Image.Image:
         return image
     if image.has_transparency_data:
         return image.convert("RGBA")
-    if image.mode in ("1", "I;16", "I;16B", "I;16L", "I", "F"):
+    if image.mode in ("1", "I", "F") or image.mode.startswith("I;16"):
         return _to_grey(image)
     return image.convert("RGB")
 
@@ -192,6 +265,10 @@ def _resizable(image: Image.Image) -> Image.Image:
 def _to_grey(image: Image.Image) -> Image.Image:
     if image.mode == "1":
         return image.convert("L")
+    if image.mode.startswith("I;16"):
+        # Pillow computes no extrema for every 16-bit layout (I;16B among them); 32-bit "I"
+        # holds each of them exactly.
+        image = image.convert("I")
     # Scale 16/32-bit samples into 0..255 rather than clipping everything above 255 to white.
     low, high = cast(tuple[float, float], image.getextrema())  # one band: (min, max)
     span = float(high - low) or 1.0
