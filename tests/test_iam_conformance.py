@@ -418,7 +418,9 @@ def test_batch_job_calls_match_its_task_role(synth: Synth, recorder: Recorder) -
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket=bucket)
     input_key = source.removeprefix(f"s3://{bucket}/")
-    s3.put_object(Bucket=bucket, Key=input_key, Body=b"id,name,formula\naspirin,aspirin,C9H8O4\n")
+    s3.put_object(
+        Bucket=bucket, Key=input_key, Body=b"id,smiles\naspirin,CC(=O)OC1=CC=CC=C1C(=O)O\n"
+    )
     job_root = ROOT / "containers" / "batch_job"
     sys.path.insert(0, str(job_root))
     try:
