@@ -21,7 +21,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install synth guard security-report summary test lint fmt pytest snapshot-update bench local-api local-chat local-thumbnails local-web local-batch local-cron bootstrap deploy diff destroy list clean
+.PHONY: help install synth guard security-report summary test lint style fmt pytest snapshot-update bench local-api local-chat local-thumbnails local-web local-batch local-cron bootstrap deploy diff destroy list clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -64,12 +64,14 @@ security-report: install $(CHECKOV_VENV)/.installed ## Regenerate docs/security.
 summary: install ## Re-print the summary of the last synth.
 	$(PY) scripts/summary.py cdk.out
 
-test: lint pytest ## Everything CI runs: lint, type checks, the whole test suite.
+test: style pytest ## Everything CI runs: ruff, hadolint, then the suite (mypy strict is its first test).
 
-lint: install ## ruff (lint and format check), mypy, hadolint on every Dockerfile.
+lint: style ## ruff (lint and format check), hadolint on every Dockerfile, mypy.
+	$(VENV)/bin/mypy
+
+style: install ## ruff (lint and format check) and hadolint on every Dockerfile: seconds.
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy
 	@dockerfiles=$$(find containers -name Dockerfile 2>/dev/null); \
 	if [ -n "$$dockerfiles" ]; then $(VENV)/bin/hadolint $$dockerfiles; fi
 
@@ -77,8 +79,10 @@ fmt: install ## Apply ruff's fixes and formatting.
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-pytest: install $(CHECKOV_VENV)/.installed ## The test suite only.
-	$(PY) -m pytest
+# Two workers (or one per core) share one synth (tests/conftest.py); a module's tests stay on one
+# worker so its fixtures are built once.
+pytest: install $(CHECKOV_VENV)/.installed ## The test suite only, on every core.
+	$(PY) -m pytest -n auto --dist loadscope
 
 snapshot-update: install ## Rewrite the template snapshots after an intended change (read the diff!).
 	$(PY) -m pytest tests/test_snapshots.py --snapshot-update

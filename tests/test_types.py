@@ -1,0 +1,25 @@
+"""mypy, strict, over the whole code base (pyproject.toml's [tool.mypy]), as one test.
+
+It runs inside the suite rather than before it so that, under pytest-xdist, the one core it
+keeps busy for about a minute on a cold cache overlaps with the rest of the tests instead of
+adding to them; tests/conftest.py schedules it first. `make lint` runs mypy on its own too.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.support import ROOT
+
+
+def test_the_code_base_type_checks_strictly() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy"],
+        cwd=ROOT,  # picks up pyproject.toml
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("Success: no issues found"), result.stdout
