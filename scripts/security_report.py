@@ -172,7 +172,7 @@ def render(reports: list[StackReport]) -> str:
         "`cdklabs.cdk-validator-cfnguard`, in the tests and `make guard`) and **checkov**",
         "(`--framework cloudformation`, in the tests). A finding is fixed or excepted on the one",
         "resource it concerns with the reason below, recorded once for every engine that raises",
-        "it (`stacks/shared.py` `exempt`). Unexplained findings fail the tests.",
+        "it (`stacks/shared/exceptions.py` `exempt`). Unexplained findings fail the tests.",
         "",
         "| Stack | Resources | Control Tower rules applicable / passed | checkov checks "
         "passed / skipped | exceptions (nag, CT, checkov) | unexplained |",

@@ -1,4 +1,4 @@
-"""stacks/shared.py on its own: context reads, acknowledgements and the shared resources."""
+"""stacks/shared/ on its own: context reads, acknowledgements and the shared resources."""
 
 from __future__ import annotations
 

@@ -89,7 +89,7 @@ def test_a_second_synth_reuses_the_installed_wheels(
     def no_pip(*_args: Any, **_kwargs: Any) -> Any:
         raise AssertionError("pip ran again for an unchanged lock")
 
-    monkeypatch.setattr("stacks.shared.subprocess.run", no_pip)
+    monkeypatch.setattr("stacks.shared.bundling.subprocess.run", no_pip)
     _, staged = _function_code(code, tmp_path / "out-2")
     assert (staged / "jwt").is_dir()
 

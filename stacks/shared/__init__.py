@@ -1,0 +1,150 @@
+"""What every pattern shares, and nothing else, one module per concern:
+
+- ``checks``: checks of configuration values (``ConfigError``, ``check``, the ``*_error`` checks);
+- ``config``: configuration from CDK context (``ContextConfig``, ``unknown_context_error``);
+- ``exceptions``: policy-engine exemptions: ``exempt``, ``acknowledge``, ``exempt_*``, ``nag_text``;
+- ``defaults``: log retention and ``merge_props``;
+- ``alarms``: the alarm topic, alarm wiring and a function's dashboard graph;
+- ``bundling``: Lambda code and its pinned dependencies, bundled without Docker;
+- ``functions``: the house Lambda function, its Powertools layer, role and log group;
+- ``queues``: the dead-letter queue and the Lambda on-failure destination;
+- ``storage``: the secure table and bucket defaults and the access-log bucket;
+- ``network``: the flow-logged VPC, its endpoints and a stack's availability zones;
+- ``apigateway``: API Gateway's account-wide logging role.
+
+Every public name is re-exported here, so pattern modules import ``from .shared import ...``
+whatever module holds it. Copying one pattern into another CDK app means copying its module,
+this folder, and its handler or container folder; the pattern modules import this package
+relatively.
+"""
+
+from __future__ import annotations
+
+from .alarms import (
+    Alarms,
+    ensure_alarm_topic,
+    function_graph,
+)
+from .apigateway import api_gateway_logging_role
+from .bundling import (
+    LAMBDA_PLATFORM,
+    LAMBDA_PYTHON,
+    REQUIREMENTS,
+    bundle_cache_dir,
+    code_hash,
+    install_dependencies,
+    lambda_code,
+)
+from .bundling import _WheelsAndSources as _WheelsAndSources  # bench/lambda_bundling.py
+from .checks import (
+    FARGATE_MEMORY_MIB,
+    S3_BUCKET_NAME,
+    ConfigError,
+    UnavailableHere,
+    arn_error,
+    check,
+    cidr_error,
+    email_error,
+    fargate_size_error,
+    origin_error,
+    schedule_error,
+    time_zone_error,
+    zone_error,
+)
+from .config import (
+    ContextConfig,
+    unknown_context_error,
+)
+from .defaults import (
+    DEFAULT_LOG_RETENTION,
+    merge_props,
+)
+from .exceptions import (
+    GUARD_PLUGIN,
+    acknowledge,
+    exempt,
+    exempt_bucket_extras,
+    exempt_cdk_provider,
+    exempt_invoke_permissions,
+    exempt_log_group,
+    nag_text,
+)
+from .functions import (
+    POWERTOOLS_LAYER_ACCOUNT,
+    POWERTOOLS_LAYER_VERSION,
+    function_role_and_logs,
+    powertools_layer,
+    python_function,
+)
+from .network import (
+    CONTAINER_ENDPOINTS,
+    ECS_AGENT_ENDPOINTS,
+    add_vpc_endpoints,
+    flow_logged_vpc,
+    stack_zones,
+)
+from .queues import (
+    QueueFailureDestination,
+    dead_letter_queue,
+)
+from .storage import (
+    ACCESS_LOGS_BY_BUCKET_POLICY,
+    access_logs_bucket,
+    secure_bucket_props,
+    secure_table_props,
+)
+
+__all__ = [
+    "ACCESS_LOGS_BY_BUCKET_POLICY",
+    "CONTAINER_ENDPOINTS",
+    "DEFAULT_LOG_RETENTION",
+    "ECS_AGENT_ENDPOINTS",
+    "FARGATE_MEMORY_MIB",
+    "GUARD_PLUGIN",
+    "LAMBDA_PLATFORM",
+    "LAMBDA_PYTHON",
+    "POWERTOOLS_LAYER_ACCOUNT",
+    "POWERTOOLS_LAYER_VERSION",
+    "REQUIREMENTS",
+    "S3_BUCKET_NAME",
+    "Alarms",
+    "ConfigError",
+    "ContextConfig",
+    "QueueFailureDestination",
+    "UnavailableHere",
+    "access_logs_bucket",
+    "acknowledge",
+    "add_vpc_endpoints",
+    "api_gateway_logging_role",
+    "arn_error",
+    "bundle_cache_dir",
+    "check",
+    "cidr_error",
+    "code_hash",
+    "dead_letter_queue",
+    "email_error",
+    "ensure_alarm_topic",
+    "exempt",
+    "exempt_bucket_extras",
+    "exempt_cdk_provider",
+    "exempt_invoke_permissions",
+    "exempt_log_group",
+    "fargate_size_error",
+    "flow_logged_vpc",
+    "function_graph",
+    "function_role_and_logs",
+    "install_dependencies",
+    "lambda_code",
+    "merge_props",
+    "nag_text",
+    "origin_error",
+    "powertools_layer",
+    "python_function",
+    "schedule_error",
+    "secure_bucket_props",
+    "secure_table_props",
+    "stack_zones",
+    "time_zone_error",
+    "unknown_context_error",
+    "zone_error",
+]
