@@ -668,7 +668,8 @@ class TableExportJob(Construct):
         )
 
     def _grant(self, prefix: str) -> None:
-        """Scan on the one table; put/get/delete under the prefix; list under the prefix."""
+        """Least privilege for the export: Scan on the one table; put/get/delete under the
+        prefix; list under the prefix. No other table, key or bucket is reachable."""
         function = self.function
         self.table.grant(function, "dynamodb:Scan")
         if self.table.encryption_key is not None:
