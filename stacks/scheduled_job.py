@@ -172,6 +172,65 @@ class ScheduledJob(Construct):
         """
         super().__init__(scope, id)
         age = max_event_age or Duration.hours(1)
+        self._check_props(
+            age=age,
+            retry_attempts=retry_attempts,
+            function_retry_attempts=function_retry_attempts,
+            max_concurrency=max_concurrency,
+            function=function,
+            code_path=code_path,
+            handler=handler,
+            environment=environment,
+        )
+
+        self.dead_letter_queue: sqs.IQueue = dead_letter_queue or self._queue(removal_policy)
+        self.function: lambda_.IFunction = (
+            function
+            if function is not None
+            else self._function(
+                code_path=code_path,
+                handler=handler,
+                description=description,
+                environment=environment,
+                memory_size=memory_size,
+                timeout=timeout or Duration.minutes(5),
+                max_concurrency=max_concurrency,
+                log_retention=log_retention,
+                removal_policy=removal_policy,
+            )
+        )
+        self._retry_failed_runs(function_retry_attempts, age)
+        self.scheduler_role = self._scheduler_role(description)
+        self.schedule = self._schedule(
+            schedule or _daily_at_two_utc(),
+            description=description,
+            enabled=enabled,
+            flexible_time_window=flexible_time_window,
+            payload=payload,
+            retry_attempts=retry_attempts,
+            max_event_age=age,
+        )
+        self.alarm_topic = ensure_alarm_topic(
+            self, "AlarmTopic", topic=alarm_topic, email=alarm_email
+        )
+        self.alarms = self._alarms(description)
+
+    # -- steps, in the order __init__ takes them ----------------------------------------------
+
+    @staticmethod
+    def _check_props(
+        *,
+        age: Duration,
+        retry_attempts: int,
+        function_retry_attempts: int,
+        max_concurrency: int | None,
+        function: lambda_.IFunction | None,
+        code_path: str | Path | None,
+        handler: str | None,
+        environment: Mapping[str, str] | None,
+    ) -> None:
+        """Refuse, before anything is built, what Scheduler or Lambda would refuse at deploy
+        time, and a function given both as code and as a function."""
         if not 60 <= age.to_seconds() <= _MAX_EVENT_AGE.to_seconds():
             raise ConfigError("max_event_age must be between 1 minute and 6 hours")
         if not 0 <= retry_attempts <= 185:
@@ -180,9 +239,6 @@ class ScheduledJob(Construct):
             raise ConfigError("function_retry_attempts must be between 0 and 2")
         if max_concurrency is not None and max_concurrency < 1:
             raise ConfigError("max_concurrency must be at least 1 (or None for unreserved)")
-
-        self.dead_letter_queue: sqs.IQueue = dead_letter_queue or self._queue(removal_policy)
-
         if function is not None:
             if code_path is not None or handler is not None or environment:
                 raise ConfigError("give either function or code_path and handler, not both")
@@ -191,52 +247,88 @@ class ScheduledJob(Construct):
                     "max_concurrency cannot be applied to a function you pass: set its "
                     "reserved_concurrent_executions and pass max_concurrency=None"
                 )
-            self.function: lambda_.IFunction = function
         elif code_path is None or handler is None:
             raise ConfigError("give code_path and handler (or an existing function)")
-        else:
-            self.function = python_function(
-                self,
-                "Function",
-                code_path=str(code_path),
-                handler=handler,
-                description=description,
-                environment=dict(environment or {}),
-                memory_size=memory_size,
-                timeout=timeout or Duration.minutes(5),
-                reserved_concurrency=max_concurrency,
-                log_retention=log_retention,
-                removal_policy=removal_policy,
-            )
+
+    def _queue(self, removal_policy: RemovalPolicy) -> sqs.Queue:
+        """One queue for both failure layers (Scheduler's undelivered runs, Lambda's failed
+        ones), so a failed run is in one place whichever layer gave up on it."""
+        return dead_letter_queue(
+            self,
+            "DeadLetterQueue",
+            of="the schedule's target and of the function's asynchronous invocations",
+            removal_policy=removal_policy,
+        )
+
+    def _function(
+        self,
+        *,
+        code_path: str | Path | None,
+        handler: str | None,
+        description: str,
+        environment: Mapping[str, str] | None,
+        memory_size: int,
+        timeout: Duration,
+        max_concurrency: int | None,
+        log_retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+    ) -> lambda_.Function:
+        """The job's function when the caller gives none: the house Python function (its own
+        role and log group, Powertools, X-Ray), its reserved concurrency ``max_concurrency`` so
+        a backlog of runs cannot overlap beyond it."""
+        # _check_props refused a function with neither code_path nor handler.
+        assert code_path is not None
+        assert handler is not None
+        function = python_function(
+            self,
+            "Function",
+            code_path=str(code_path),
+            handler=handler,
+            description=description,
+            environment=dict(environment or {}),
+            memory_size=memory_size,
+            timeout=timeout,
+            reserved_concurrency=max_concurrency,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+        )
+        exempt(
+            function,
+            "Failed asynchronous invocations go to an on-failure destination, the "
+            "DeadLetterQueue (EventInvokeConfig), which records the error with the event: "
+            "what a function DLQ would keep, and more.",
+            checkov="CKV_AWS_116",
+        )
+        if max_concurrency is None:
             exempt(
-                self.function,
-                "Failed asynchronous invocations go to an on-failure destination, the "
-                "DeadLetterQueue (EventInvokeConfig), which records the error with the event: "
-                "what a function DLQ would keep, and more.",
-                checkov="CKV_AWS_116",
+                function,
+                "The caller asked for unreserved concurrency (max_concurrency=None); the "
+                "schedule starts one run per period.",
+                checkov="CKV_AWS_115",
             )
-            if max_concurrency is None:
-                exempt(
-                    self.function,
-                    "The caller asked for unreserved concurrency (max_concurrency=None); the "
-                    "schedule starts one run per period.",
-                    checkov="CKV_AWS_115",
-                )
-        # Function errors: Lambda retries, then records the event and the error in the queue.
-        # A function imported without its role (from_function_arn) keeps the asynchronous
-        # settings its owner gave it: the queue could not be granted to a role we do not know.
-        # The schedule still invokes it; import it with from_function_attributes(role=...) to
-        # have its failures land in the queue too.
+        return function
+
+    def _retry_failed_runs(self, retry_attempts: int, max_event_age: Duration) -> None:
+        """Function errors, the second failure layer: Lambda retries the run, then records the
+        event and the error in the dead-letter queue.
+
+        A function imported without its role (``from_function_arn``) keeps the asynchronous
+        settings its owner gave it: the queue could not be granted to a role we do not know.
+        The schedule still invokes it; import it with ``from_function_attributes(role=...)``
+        to have its failures land in the queue too.
+        """
         if self.function.role is not None:
             self.function.configure_async_invoke(
-                retry_attempts=function_retry_attempts,
-                max_event_age=age,
+                retry_attempts=retry_attempts,
+                max_event_age=max_event_age,
                 on_failure=QueueFailureDestination(self.dead_letter_queue),
             )
 
-        # Our own role rather than the stack-wide one the target would create, so the grant
-        # and its acknowledgement stay inside this construct when it is copied.
-        self.scheduler_role = iam.Role(
+    def _scheduler_role(self, description: str) -> iam.Role:
+        """The role Scheduler invokes the function with: our own rather than the stack-wide one
+        the target would create, so the grant and its acknowledgement stay inside this
+        construct when it is copied. Only this account's schedules may assume it."""
+        return iam.Role(
             self,
             "SchedulerRole",
             assumed_by=iam.ServicePrincipal(
@@ -245,11 +337,26 @@ class ScheduledJob(Construct):
             ),
             description=f"{description}: EventBridge Scheduler invokes the function",
         )
+
+    def _schedule(
+        self,
+        schedule: scheduler.ScheduleExpression,
+        *,
+        description: str,
+        enabled: bool,
+        flexible_time_window: Duration | None,
+        payload: Mapping[str, Any] | None,
+        retry_attempts: int,
+        max_event_age: Duration,
+    ) -> scheduler.Schedule:
+        """The schedule, the first failure layer: Scheduler retries delivery and sends what it
+        cannot deliver to the dead-letter queue. Every run carries its *scheduled* time (the
+        same for every retry), which the handler keys its work on."""
         try:
-            self.schedule = scheduler.Schedule(
+            built = scheduler.Schedule(
                 self,
                 "Schedule",
-                schedule=schedule or _daily_at_two_utc(),
+                schedule=schedule,
                 description=description,
                 enabled=enabled,
                 time_window=scheduler.TimeWindow.flexible(flexible_time_window)
@@ -267,7 +374,7 @@ class ScheduledJob(Construct):
                         }
                     ),
                     retry_attempts=retry_attempts,
-                    max_event_age=age,
+                    max_event_age=max_event_age,
                     dead_letter_queue=self.dead_letter_queue,
                     role=self.scheduler_role,
                 ),
@@ -290,19 +397,21 @@ class ScheduledJob(Construct):
                 "lambda:InvokeFunction on this one function's versions and aliases (what "
                 "grant_invoke gives); no other function can be invoked.",
             )
+        return built
 
-        self.alarm_topic = ensure_alarm_topic(
-            self, "AlarmTopic", topic=alarm_topic, email=alarm_email
-        )
-        self.alarms = Alarms(self, self.alarm_topic)
+    def _alarms(self, description: str) -> Alarms:
+        """Three alarms, one per way a run can go wrong: it failed (Lambda retries it), it
+        failed for good or was never delivered (it is in the queue), or it failed and could not
+        even be recorded (the one way a run is lost, which the queue alarm cannot see)."""
         five_minutes = Duration.minutes(5)
-        self.alarms.add(
+        alarms = Alarms(self, self.alarm_topic)
+        alarms.add(
             "FunctionErrors",
             self.function.metric_errors(period=five_minutes, statistic="Sum"),
             threshold=1,
             description=f"{description}: a run failed (exception or timeout); Lambda retries it.",
         )
-        self.alarms.add(
+        alarms.add(
             "DeadLetters",
             self.dead_letter_queue.metric_approximate_number_of_messages_visible(
                 period=five_minutes, statistic="Maximum"
@@ -311,9 +420,8 @@ class ScheduledJob(Construct):
             description=f"{description}: a run failed for good or was never delivered; "
             "its event and error are in the dead-letter queue.",
         )
-        # The one way a failed run is lost: Lambda could not write it to the queue (a caller's
-        # queue or key that refuses it). The queue alarm cannot see what never arrived.
-        self.alarms.add(
+        # A caller's queue or key that refuses Lambda's message loses the run silently.
+        alarms.add(
             "DeadLetterDeliveryFailures",
             self.function.metric(
                 "DestinationDeliveryFailures", period=five_minutes, statistic="Sum"
@@ -322,14 +430,7 @@ class ScheduledJob(Construct):
             description=f"{description}: a failed run could not be sent to the dead-letter "
             "queue and is lost; check that the function's role may send to the queue.",
         )
-
-    def _queue(self, removal_policy: RemovalPolicy) -> sqs.Queue:
-        return dead_letter_queue(
-            self,
-            "DeadLetterQueue",
-            of="the schedule's target and of the function's asynchronous invocations",
-            removal_policy=removal_policy,
-        )
+        return alarms
 
 
 class TableExportJob(Construct):
@@ -399,9 +500,41 @@ class TableExportJob(Construct):
             raise ConfigError(f"prefix {prefix!r} must end with '/' and not start with one")
         if records_per_part < 1:
             raise ConfigError("records_per_part must be at least 1")
-        function_timeout = timeout or Duration.minutes(10)
 
-        self.table: dynamodb.ITable = table or dynamodb.Table(
+        self.table: dynamodb.ITable = table or self._table(removal_policy, table_props)
+        self.access_logs_bucket: s3.Bucket | None = (
+            None if bucket else self._access_logs_bucket(removal_policy)
+        )
+        self.bucket: s3.IBucket = bucket or self._bucket(
+            self.access_logs_bucket, removal_policy, retention, bucket_props
+        )
+        self.job = self._job(
+            description=f"Export of a DynamoDB table to S3 ({id})",
+            code_path=code_path,
+            schedule=schedule,
+            flexible_time_window=flexible_time_window,
+            prefix=prefix,
+            records_per_part=records_per_part,
+            scan_page_size=scan_page_size,
+            consistent_read=consistent_read,
+            memory_size=memory_size,
+            timeout=timeout or Duration.minutes(10),
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+            alarm_topic=alarm_topic,
+            alarm_email=alarm_email,
+        )
+        self.function: lambda_.IFunction = self.job.function
+        self._grant(prefix)
+
+    # -- steps, in the order __init__ takes them ----------------------------------------------
+
+    def _table(
+        self, removal_policy: RemovalPolicy, overrides: Mapping[str, Any] | None
+    ) -> dynamodb.Table:
+        """A table to export when the caller has none (a demo, or a new app): the house
+        secure defaults (on demand, PITR, deletion protection), keys ``pk`` and ``sk``."""
+        table = dynamodb.Table(
             self,
             "Table",
             **merge_props(
@@ -412,65 +545,39 @@ class TableExportJob(Construct):
                     "sort_key": dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
                     **secure_table_props(removal_policy),
                 },
-                table_props,
+                overrides,
             ),
         )
-
-        if table is None:
-            exempt(
-                self.table,
-                "Encrypted at rest with the AWS-owned DynamoDB key: a customer-managed key costs "
-                "$1/month plus requests and a key policy, for no reader IAM does not already "
-                "stop. Pass table_props with encryption=CUSTOMER_MANAGED where policy asks.",
-                checkov="CKV_AWS_119",
-            )
-        self.access_logs_bucket: s3.Bucket | None = None
-        self.bucket: s3.IBucket = bucket or self._bucket(removal_policy, retention, bucket_props)
-
-        self.job = ScheduledJob(
-            self,
-            "Job",
-            code_path=code_path,
-            handler="nightly_export.app.lambda_handler",
-            description=f"Export of a DynamoDB table to S3 ({id})",
-            schedule=schedule,
-            flexible_time_window=flexible_time_window,
-            environment={
-                "TABLE_NAME": self.table.table_name,
-                "BUCKET_NAME": self.bucket.bucket_name,
-                "EXPORT_PREFIX": prefix,
-                "RECORDS_PER_PART": str(records_per_part),
-                "SCAN_PAGE_SIZE": str(scan_page_size or 0),
-                "CONSISTENT_READ": "true" if consistent_read else "false",
-                # A lock older than the timeout has a dead holder and may be taken over.
-                "LOCK_TTL_SECONDS": str(int(function_timeout.to_seconds()) + 30),
-                "POWERTOOLS_SERVICE_NAME": "table-export",
-                "POWERTOOLS_METRICS_NAMESPACE": "ScheduledJob",
-                "POWERTOOLS_LOG_LEVEL": "INFO",
-            },
-            memory_size=memory_size,
-            timeout=function_timeout,
-            log_retention=log_retention,
-            removal_policy=removal_policy,
-            alarm_topic=alarm_topic,
-            alarm_email=alarm_email,
+        exempt(
+            table,
+            "Encrypted at rest with the AWS-owned DynamoDB key: a customer-managed key costs "
+            "$1/month plus requests and a key policy, for no reader IAM does not already "
+            "stop. Pass table_props with encryption=CUSTOMER_MANAGED where policy asks.",
+            checkov="CKV_AWS_119",
         )
-        self.function: lambda_.IFunction = self.job.function
-        self._grant(prefix)
+        return table
 
-    def _bucket(
-        self,
-        removal_policy: RemovalPolicy,
-        retention: Duration | None,
-        overrides: Mapping[str, Any] | None,
-    ) -> s3.Bucket:
-        self.access_logs_bucket = access_logs_bucket(
+    def _access_logs_bucket(self, removal_policy: RemovalPolicy) -> s3.Bucket:
+        """Server access logs of the created export bucket: who read or wrote which export,
+        kept a year."""
+        return access_logs_bucket(
             self,
             "AccessLogs",
             logs_of="the export bucket",
             removal_policy=removal_policy,
             expiration=Duration.days(365),
         )
+
+    def _bucket(
+        self,
+        access_logs: s3.IBucket | None,
+        removal_policy: RemovalPolicy,
+        retention: Duration | None,
+        overrides: Mapping[str, Any] | None,
+    ) -> s3.Bucket:
+        """The export bucket when the caller has none: private, TLS-only, logged, versioned (an
+        overwritten or deleted export is kept 30 days), with lifecycle rules so that exports
+        cost less as they age and expire after ``retention``."""
         rules = [
             s3.LifecycleRule(
                 id="ExportsAge",
@@ -494,7 +601,7 @@ class TableExportJob(Construct):
                 {
                     **secure_bucket_props(removal_policy),
                     "versioned": True,
-                    "server_access_logs_bucket": self.access_logs_bucket,
+                    "server_access_logs_bucket": access_logs,
                     "server_access_logs_prefix": "export-bucket/",
                     "lifecycle_rules": rules,
                 },
@@ -511,8 +618,58 @@ class TableExportJob(Construct):
         exempt_bucket_extras(bucket, "table exports, expired by the retention lifecycle rule")
         return bucket
 
+    def _job(
+        self,
+        *,
+        description: str,
+        code_path: str | Path,
+        schedule: scheduler.ScheduleExpression | None,
+        flexible_time_window: Duration | None,
+        prefix: str,
+        records_per_part: int,
+        scan_page_size: int | None,
+        consistent_read: bool,
+        memory_size: int,
+        timeout: Duration,
+        log_retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+        alarm_topic: sns.ITopic | None,
+        alarm_email: str | None,
+    ) -> ScheduledJob:
+        """The export handler on a ``ScheduledJob``, which brings the schedule, the retries,
+        the dead-letter queue and the alarms; the handler is configured by its environment."""
+        return ScheduledJob(
+            self,
+            "Job",
+            code_path=code_path,
+            handler="nightly_export.app.lambda_handler",
+            description=description,
+            schedule=schedule,
+            flexible_time_window=flexible_time_window,
+            environment={
+                "TABLE_NAME": self.table.table_name,
+                "BUCKET_NAME": self.bucket.bucket_name,
+                "EXPORT_PREFIX": prefix,
+                "RECORDS_PER_PART": str(records_per_part),
+                "SCAN_PAGE_SIZE": str(scan_page_size or 0),
+                "CONSISTENT_READ": "true" if consistent_read else "false",
+                # A lock older than the timeout has a dead holder and may be taken over.
+                "LOCK_TTL_SECONDS": str(int(timeout.to_seconds()) + 30),
+                "POWERTOOLS_SERVICE_NAME": "table-export",
+                "POWERTOOLS_METRICS_NAMESPACE": "ScheduledJob",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+            },
+            memory_size=memory_size,
+            timeout=timeout,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+            alarm_topic=alarm_topic,
+            alarm_email=alarm_email,
+        )
+
     def _grant(self, prefix: str) -> None:
-        """Scan on the one table; put/get/delete under the prefix; list under the prefix."""
+        """Least privilege for the export: Scan on the one table; put/get/delete under the
+        prefix; list under the prefix. No other table, key or bucket is reachable."""
         function = self.function
         self.table.grant(function, "dynamodb:Scan")
         if self.table.encryption_key is not None:

@@ -18,6 +18,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
 from .shared import (
@@ -159,8 +160,66 @@ class ThumbnailPipeline(Construct):
             raise ConfigError("retry_attempts must be 0, 1 or 2 (Lambda's limit)")
         filters = _suffix_filters(suffixes)
 
+        # Created by the first bucket step that needs it (``_logs_bucket``), if none is given.
         self.access_logs_bucket: s3.IBucket | None = access_logs_bucket
-        self.source_bucket: s3.IBucket = source_bucket or self._bucket(
+        self.source_bucket: s3.IBucket = source_bucket or self._source_bucket(
+            source_bucket_props,
+            noncurrent_version_expiration=noncurrent_version_expiration or Duration.days(30),
+            removal_policy=removal_policy,
+            access_logs_retention=access_logs_retention,
+        )
+        self.destination_bucket: s3.IBucket = destination_bucket or self._destination_bucket(
+            destination_bucket_props,
+            removal_policy=removal_policy,
+            access_logs_retention=access_logs_retention,
+        )
+        if _same_bucket(self, self.source_bucket, self.destination_bucket):
+            raise ConfigError(
+                "source and destination must be different buckets: writing thumbnails where "
+                "uploads trigger the function risks an invocation loop"
+            )
+
+        self.failure_queue = self._failure_queue(removal_policy)
+        self.function = self._function(
+            code_path=Path(code_path),
+            architecture=architecture,
+            memory_size=memory_size,
+            timeout=timeout or Duration.seconds(60),
+            reserved_concurrency=reserved_concurrency,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+            environment=self._environment(
+                source_prefix=source_prefix,
+                destination_prefix=destination_prefix,
+                widths=widths,
+                output_format=output_format,
+                quality=quality,
+                max_pixels=max_pixels,
+                max_bytes=max_bytes,
+            ),
+        )
+        self._send_failures_to_queue(retry_attempts, max_event_age or Duration.hours(6))
+        self._grant_access(source_prefix, destination_prefix)
+        self._notifications(filters, source_prefix)
+        self.alarm_topic = ensure_alarm_topic(
+            self, "AlarmTopic", topic=alarm_topic, email=alarm_email
+        )
+        self.alarms = self._alarms(self.alarm_topic)
+
+    # -- steps, in the order __init__ takes them ----------------------------------------------
+
+    def _source_bucket(
+        self,
+        overrides: Mapping[str, Any] | None,
+        *,
+        noncurrent_version_expiration: Duration,
+        removal_policy: RemovalPolicy,
+        access_logs_retention: Duration | None,
+    ) -> s3.Bucket:
+        """The uploads bucket when the caller has none: versioned, so an overwritten or deleted
+        original can be recovered (and thumbnails rendered again) until its old version
+        expires."""
+        bucket = self._bucket(
             "SourceBucket",
             {
                 "versioned": True,
@@ -171,17 +230,34 @@ class ThumbnailPipeline(Construct):
                     ),
                     s3.LifecycleRule(
                         id="ExpireOldVersions",
-                        noncurrent_version_expiration=noncurrent_version_expiration
-                        or Duration.days(30),
+                        noncurrent_version_expiration=noncurrent_version_expiration,
                         expired_object_delete_marker=True,
                     ),
                 ],
             },
-            source_bucket_props,
+            overrides,
             removal_policy,
             access_logs_retention,
         )
-        self.destination_bucket: s3.IBucket = destination_bucket or self._bucket(
+        self._exempt_bucket(
+            bucket,
+            "the original uploads",
+            events="Its ObjectCreated notifications (which invoke the function) are written by "
+            "CDK's Custom::S3BucketNotifications resource at deploy, which this rule cannot "
+            "see in the bucket's own properties.",
+        )
+        return bucket
+
+    def _destination_bucket(
+        self,
+        overrides: Mapping[str, Any] | None,
+        *,
+        removal_policy: RemovalPolicy,
+        access_logs_retention: Duration | None,
+    ) -> s3.Bucket:
+        """The thumbnails bucket when the caller has none: a bucket of its own, so the
+        function's writes can never trigger it; not versioned, as thumbnails are derived data."""
+        bucket = self._bucket(
             "DestinationBucket",
             {
                 # Thumbnails can be rendered again from the originals: no versions to pay for.
@@ -192,151 +268,60 @@ class ThumbnailPipeline(Construct):
                     )
                 ],
             },
-            destination_bucket_props,
+            overrides,
             removal_policy,
             access_logs_retention,
         )
-        if source_bucket is None:
-            self._exempt_bucket(
-                self.source_bucket,
-                "the original uploads",
-                events="Its ObjectCreated notifications (which invoke the function) are written by "
-                "CDK's Custom::S3BucketNotifications resource at deploy, which this rule cannot "
-                "see in the bucket's own properties.",
-            )
-        if destination_bucket is None:
-            self._exempt_bucket(
-                self.destination_bucket,
-                "thumbnails rendered from the originals",
-                events="Nothing reacts to new thumbnails: an event notification would have no "
-                "consumer. CloudTrail data events are the place to audit writes.",
-            )
-            exempt(
-                self.destination_bucket,
-                "Thumbnails are derived data, rendered again from the versioned originals; "
-                "versioning them would pay to keep every overwritten rendition.",
-                guard="s3_bucket_versioning_enabled_check",
-                checkov="CKV_AWS_21",
-            )
-        if _same_bucket(self, self.source_bucket, self.destination_bucket):
-            raise ConfigError(
-                "source and destination must be different buckets: writing thumbnails where "
-                "uploads trigger the function risks an invocation loop"
-            )
+        self._exempt_bucket(
+            bucket,
+            "thumbnails rendered from the originals",
+            events="Nothing reacts to new thumbnails: an event notification would have no "
+            "consumer. CloudTrail data events are the place to audit writes.",
+        )
+        exempt(
+            bucket,
+            "Thumbnails are derived data, rendered again from the versioned originals; "
+            "versioning them would pay to keep every overwritten rendition.",
+            guard="s3_bucket_versioning_enabled_check",
+            checkov="CKV_AWS_21",
+        )
+        return bucket
 
-        self.failure_queue = dead_letter_queue(
+    def _failure_queue(self, removal_policy: RemovalPolicy) -> sqs.Queue:
+        """Where an upload's event lands when every retry failed, with the error: the record
+        of which uploads have no thumbnails, for a redrive once the cause is fixed."""
+        return dead_letter_queue(
             self,
             "FailureQueue",
             of="the function's failed asynchronous events",
             removal_policy=removal_policy,
         )
 
-        self.function = self._function(
-            code_path=Path(code_path),
-            architecture=architecture,
-            memory_size=memory_size,
-            timeout=timeout or Duration.seconds(60),
-            reserved_concurrency=reserved_concurrency,
-            log_retention=log_retention,
-            removal_policy=removal_policy,
-            environment={
-                "DESTINATION_BUCKET": self.destination_bucket.bucket_name,
-                "DESTINATION_PREFIX": destination_prefix,
-                "SOURCE_PREFIX": source_prefix,
-                "WIDTHS": ",".join(str(w) for w in widths),
-                "OUTPUT_FORMAT": (output_format or "").upper(),
-                "QUALITY": str(quality),
-                "MAX_PIXELS": str(max_pixels),
-                "MAX_BYTES": str(max_bytes),
-                "POWERTOOLS_SERVICE_NAME": "thumbnails",
-                "POWERTOOLS_METRICS_NAMESPACE": "ThumbnailPipeline",
-                "POWERTOOLS_LOG_LEVEL": "INFO",
-            },
-        )
-        self.function.configure_async_invoke(
-            retry_attempts=retry_attempts,
-            max_event_age=max_event_age or Duration.hours(6),
-            on_failure=QueueFailureDestination(self.failure_queue),
-        )
-        self._grant_access(source_prefix, destination_prefix)
-
-        for suffix in filters:
-            self.source_bucket.add_event_notification(
-                s3.EventType.OBJECT_CREATED,
-                s3n.LambdaDestination(self.function),
-                s3.NotificationKeyFilter(prefix=source_prefix or None, suffix=suffix),
-            )
-        self._acknowledge_notifications_handler()
-        exempt_cdk_provider(
-            self,
-            _NOTIFICATIONS_HANDLER_ID,
-            "writes the source bucket's notification configuration",
-            function_id="Resource",
-        )
-
-        self.alarm_topic = ensure_alarm_topic(
-            self, "AlarmTopic", topic=alarm_topic, email=alarm_email
-        )
-        self.alarms = self._alarms(self.alarm_topic)
-
-    # -- pieces -------------------------------------------------------------------------------
-
-    def _exempt_bucket(self, bucket: s3.IBucket, holds: str, *, events: str) -> None:
-        exempt(
-            bucket,
-            f"Holds {holds} with SSE-S3 (S3's own keys), private and TLS-only: SSE-KMS would "
-            "bill every upload and read, and the function would need kms:Decrypt, for readers "
-            "IAM already decides. The bucket props can set a KMS key.",
-            guard="s3_bucket_default_encryption_kms_check",
-        )
-        exempt(
-            bucket,
-            f"Holds {holds}, deleted on request or by lifecycle rules; Object Lock (write-once "
-            "retention) would make both impossible.",
-            guard="s3_bucket_object_lock_enabled_check",
-        )
-        exempt(bucket, events, guard="s3_event_notifications_enabled_check")
-
-    def _bucket(
+    def _environment(
         self,
-        id: str,
-        defaults: Mapping[str, Any],
-        overrides: Mapping[str, Any] | None,
-        removal_policy: RemovalPolicy,
-        access_logs_retention: Duration | None,
-    ) -> s3.Bucket:
-        logging: dict[str, Any] = {}
-        if "server_access_logs_bucket" not in (overrides or {}):
-            logging = {
-                "server_access_logs_bucket": self._logs_bucket(
-                    removal_policy, access_logs_retention
-                ),
-                "server_access_logs_prefix": f"{id}/",
-            }
-        return s3.Bucket(
-            self,
-            id,
-            **merge_props(
-                {
-                    **secure_bucket_props(removal_policy),
-                    **logging,
-                    **defaults,
-                },
-                overrides,
-            ),
-        )
-
-    def _logs_bucket(self, removal_policy: RemovalPolicy, retention: Duration | None) -> s3.IBucket:
-        if self.access_logs_bucket is None:
-            bucket = access_logs_bucket(
-                self,
-                "AccessLogs",
-                logs_of="the pipeline's buckets",
-                removal_policy=removal_policy,
-                expiration=retention or Duration.days(365),
-            )
-            self.access_logs_bucket = bucket
-        return self.access_logs_bucket
+        *,
+        source_prefix: str,
+        destination_prefix: str,
+        widths: Sequence[int],
+        output_format: str | None,
+        quality: int,
+        max_pixels: int,
+        max_bytes: int,
+    ) -> dict[str, str]:
+        """The handler's whole configuration, read once per execution environment at init."""
+        return {
+            "DESTINATION_BUCKET": self.destination_bucket.bucket_name,
+            "DESTINATION_PREFIX": destination_prefix,
+            "SOURCE_PREFIX": source_prefix,
+            "WIDTHS": ",".join(str(w) for w in widths),
+            "OUTPUT_FORMAT": (output_format or "").upper(),
+            "QUALITY": str(quality),
+            "MAX_PIXELS": str(max_pixels),
+            "MAX_BYTES": str(max_bytes),
+            "POWERTOOLS_SERVICE_NAME": "thumbnails",
+            "POWERTOOLS_METRICS_NAMESPACE": "ThumbnailPipeline",
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+        }
 
     def _function(
         self,
@@ -350,6 +335,8 @@ class ThumbnailPipeline(Construct):
         removal_policy: RemovalPolicy,
         environment: dict[str, str],
     ) -> lambda_.DockerImageFunction:
+        """The function, from a container image: Pillow and its codecs are native code, built
+        for the function's architecture; its own role and log group, JSON logs, X-Ray."""
         role, log_group = function_role_and_logs(
             self,
             "Function",
@@ -379,36 +366,17 @@ class ThumbnailPipeline(Construct):
             environment=environment,
             description="Renders thumbnails of uploaded images",
         )
-        exempt(
-            function,
-            "The function reaches only S3 (over TLS, authorized by its role), nothing in a "
-            "private network; in a VPC it would need a NAT gateway (~$33/month) or endpoints "
-            "and would gain no protection.",
-            guard="lambda_inside_vpc_check",
-            checkov="CKV_AWS_117",
-        )
-        exempt(
-            function,
-            "The environment holds bucket names, prefixes and image settings, never secrets; "
-            "Lambda encrypts it at rest with its service key.",
-            checkov="CKV_AWS_173",
-        )
-        exempt(
-            function,
-            "Failed S3 events go to an on-failure destination, the FailureQueue "
-            "(EventInvokeConfig), which records the error with the event: what a function DLQ "
-            "would keep, and more.",
-            checkov="CKV_AWS_116",
-        )
-        if reserved_concurrency is None:
-            exempt(
-                function,
-                "No cap by default (reserved_concurrency sets one): a burst of uploads should "
-                "be rendered at once, and reserving concurrency would take it from every other "
-                "function in the account.",
-                checkov="CKV_AWS_115",
-            )
+        self._exempt_function(function, capped=reserved_concurrency is not None)
         return function
+
+    def _send_failures_to_queue(self, retry_attempts: int, max_event_age: Duration) -> None:
+        """S3 invokes the function asynchronously: Lambda retries a failed event, then records
+        it with its error in the failure queue rather than dropping it."""
+        self.function.configure_async_invoke(
+            retry_attempts=retry_attempts,
+            max_event_age=max_event_age,
+            on_failure=QueueFailureDestination(self.failure_queue),
+        )
 
     def _grant_access(self, source_prefix: str, destination_prefix: str) -> None:
         """Read on the source prefix, write on the destination prefix, nothing else: no
@@ -465,22 +433,27 @@ class ThumbnailPipeline(Construct):
             "permissions; X-Ray's own documentation grants them on *.",
         )
 
-    def _acknowledge_notifications_handler(self) -> None:
-        """CDK writes bucket notification configurations with one small Lambda per stack (its
-        permissions on each bucket are scoped policies, added per bucket)."""
-        handler = Stack.of(self).node.try_find_child(_NOTIFICATIONS_HANDLER_ID)
-        role = handler.node.try_find_child("Role") if handler is not None else None
-        if role is None:
-            return
-        acknowledge(
-            role,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-            "AWSLambdaBasicExecutionRole]",
-            "CDK's own bucket-notifications handler (a deploy-time custom resource); its role is "
-            "not configurable and this AWS-managed policy only allows writing its logs.",
+    def _notifications(self, filters: Sequence[str], source_prefix: str) -> None:
+        """One ObjectCreated notification per suffix (S3 filters are case-sensitive and take one
+        suffix each), all under the source prefix. CDK writes them at deploy time with a
+        Lambda of its own, one per stack, whose exceptions are recorded here."""
+        for suffix in filters:
+            self.source_bucket.add_event_notification(
+                s3.EventType.OBJECT_CREATED,
+                s3n.LambdaDestination(self.function),
+                s3.NotificationKeyFilter(prefix=source_prefix or None, suffix=suffix),
+            )
+        self._acknowledge_notifications_handler()
+        exempt_cdk_provider(
+            self,
+            _NOTIFICATIONS_HANDLER_ID,
+            "writes the source bucket's notification configuration",
+            function_id="Resource",
         )
 
     def _alarms(self, topic: sns.ITopic) -> Alarms:
+        """One alarm per way an upload can end without thumbnails: the function failed, was
+        throttled, gave up on the event (it is in the queue), or could not even record that."""
         five_minutes = Duration.minutes(5)
         alarms = Alarms(self, topic)
         alarms.add(
@@ -520,6 +493,117 @@ class ThumbnailPipeline(Construct):
             "uploads have no thumbnails and no record of it but this alarm and the logs.",
         )
         return alarms
+
+    # -- helpers of the steps ---------------------------------------------------------------
+
+    def _bucket(
+        self,
+        id: str,
+        defaults: Mapping[str, Any],
+        overrides: Mapping[str, Any] | None,
+        removal_policy: RemovalPolicy,
+        access_logs_retention: Duration | None,
+    ) -> s3.Bucket:
+        """A bucket with the house secure defaults, logging to the access-logs bucket unless
+        the caller's props name another, then ``defaults`` and the caller's props over them."""
+        logging: dict[str, Any] = {}
+        if "server_access_logs_bucket" not in (overrides or {}):
+            logging = {
+                "server_access_logs_bucket": self._logs_bucket(
+                    removal_policy, access_logs_retention
+                ),
+                "server_access_logs_prefix": f"{id}/",
+            }
+        return s3.Bucket(
+            self,
+            id,
+            **merge_props(
+                {
+                    **secure_bucket_props(removal_policy),
+                    **logging,
+                    **defaults,
+                },
+                overrides,
+            ),
+        )
+
+    def _logs_bucket(self, removal_policy: RemovalPolicy, retention: Duration | None) -> s3.IBucket:
+        """The given access-logs bucket, or one created on first use: one for both buckets, and
+        none at all when every bucket is the caller's."""
+        if self.access_logs_bucket is None:
+            bucket = access_logs_bucket(
+                self,
+                "AccessLogs",
+                logs_of="the pipeline's buckets",
+                removal_policy=removal_policy,
+                expiration=retention or Duration.days(365),
+            )
+            self.access_logs_bucket = bucket
+        return self.access_logs_bucket
+
+    def _exempt_bucket(self, bucket: s3.IBucket, holds: str, *, events: str) -> None:
+        """The policy findings a created bucket is exempt from, each with the reason."""
+        exempt(
+            bucket,
+            f"Holds {holds} with SSE-S3 (S3's own keys), private and TLS-only: SSE-KMS would "
+            "bill every upload and read, and the function would need kms:Decrypt, for readers "
+            "IAM already decides. The bucket props can set a KMS key.",
+            guard="s3_bucket_default_encryption_kms_check",
+        )
+        exempt(
+            bucket,
+            f"Holds {holds}, deleted on request or by lifecycle rules; Object Lock (write-once "
+            "retention) would make both impossible.",
+            guard="s3_bucket_object_lock_enabled_check",
+        )
+        exempt(bucket, events, guard="s3_event_notifications_enabled_check")
+
+    def _exempt_function(self, function: lambda_.DockerImageFunction, *, capped: bool) -> None:
+        """The policy findings the function is exempt from, each with the reason."""
+        exempt(
+            function,
+            "The function reaches only S3 (over TLS, authorized by its role), nothing in a "
+            "private network; in a VPC it would need a NAT gateway (~$33/month) or endpoints "
+            "and would gain no protection.",
+            guard="lambda_inside_vpc_check",
+            checkov="CKV_AWS_117",
+        )
+        exempt(
+            function,
+            "The environment holds bucket names, prefixes and image settings, never secrets; "
+            "Lambda encrypts it at rest with its service key.",
+            checkov="CKV_AWS_173",
+        )
+        exempt(
+            function,
+            "Failed S3 events go to an on-failure destination, the FailureQueue "
+            "(EventInvokeConfig), which records the error with the event: what a function DLQ "
+            "would keep, and more.",
+            checkov="CKV_AWS_116",
+        )
+        if not capped:
+            exempt(
+                function,
+                "No cap by default (reserved_concurrency sets one): a burst of uploads should "
+                "be rendered at once, and reserving concurrency would take it from every other "
+                "function in the account.",
+                checkov="CKV_AWS_115",
+            )
+
+    def _acknowledge_notifications_handler(self) -> None:
+        """CDK writes bucket notification configurations with one small Lambda per stack (its
+        permissions on each bucket are scoped policies, added per bucket)."""
+        handler = Stack.of(self).node.try_find_child(_NOTIFICATIONS_HANDLER_ID)
+        role = handler.node.try_find_child("Role") if handler is not None else None
+        if role is None:
+            return
+        acknowledge(
+            role,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AWSLambdaBasicExecutionRole]",
+            "CDK's own bucket-notifications handler (a deploy-time custom resource); its role is "
+            "not configurable and this AWS-managed policy only allows writing its logs.",
+        )
 
 
 def _suffix_filters(suffixes: Sequence[str]) -> list[str]:
