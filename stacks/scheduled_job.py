@@ -39,6 +39,7 @@ from .shared import (
     exempt,
     exempt_bucket_extras,
     merge_props,
+    nag_text,
     python_function,
     secure_bucket_props,
     secure_table_props,
@@ -51,25 +52,6 @@ DEFAULT_CODE_PATH = Path(__file__).resolve().parent.parent / "lambda_src" / "sch
 _MAX_EVENT_AGE = Duration.hours(6)
 DEFAULT_EXPORT_RETENTION = Duration.days(365)
 DEFAULT_EXPORT_WINDOW = Duration.minutes(15)
-
-
-def _nag_text(scope: Construct, value: str) -> str:
-    """A token as cdk-nag spells it in a finding: ``<Logical.Arn>``, ``<AWS::Region>``..."""
-
-    def render(part: Any) -> str:
-        if isinstance(part, str):
-            return part
-        if isinstance(part, dict) and len(part) == 1:
-            ((name, arg),) = part.items()
-            if name == "Ref":
-                return f"<{arg}>"
-            if name == "Fn::GetAtt":
-                return f"<{arg[0]}.{arg[1]}>"
-            if name == "Fn::Join":
-                return str(arg[0]).join(render(p) for p in arg[1])
-        raise ValueError(f"cannot spell {part!r} as cdk-nag does")
-
-    return render(Stack.of(scope).resolve(value))
 
 
 def _daily_at_two_utc() -> scheduler.ScheduleExpression:
@@ -393,7 +375,7 @@ class ScheduledJob(Construct):
         if policy is not None:
             acknowledge(
                 policy,
-                f"AwsSolutions-IAM5[Resource::{_nag_text(self, self.function.function_arn)}:*]",
+                f"AwsSolutions-IAM5[Resource::{nag_text(self, self.function.function_arn)}:*]",
                 "lambda:InvokeFunction on this one function's versions and aliases (what "
                 "grant_invoke gives); no other function can be invoked.",
             )
@@ -701,7 +683,7 @@ class TableExportJob(Construct):
         if policy is not None:
             acknowledge(
                 policy,
-                f"AwsSolutions-IAM5[Resource::{_nag_text(self, self.bucket.bucket_arn)}/{prefix}*]",
+                f"AwsSolutions-IAM5[Resource::{nag_text(self, self.bucket.bucket_arn)}/{prefix}*]",
                 "Exports are one object per part per run under the export prefix; object "
                 "access is limited to that prefix of the one bucket.",
             )

@@ -37,6 +37,7 @@ from .shared import (
     exempt_cdk_provider,
     function_role_and_logs,
     merge_props,
+    nag_text,
     secure_bucket_props,
 )
 
@@ -422,7 +423,7 @@ class ThumbnailPipeline(Construct):
         ):
             acknowledge(
                 policy,
-                f"AwsSolutions-IAM5[Resource::{_nag_resource(self, resource)}]",
+                f"AwsSolutions-IAM5[Resource::{nag_text(self, resource)}]",
                 f"Scoped to {why}: the uploads are not known in advance; no other bucket or "
                 "prefix is reachable.",
             )
@@ -628,24 +629,6 @@ def _same_bucket(scope: IConstruct, a: s3.IBucket, b: s3.IBucket) -> bool:
         return True
     stack = Stack.of(scope)
     return bool(stack.resolve(a.bucket_name) == stack.resolve(b.bucket_name))
-
-
-def _nag_resource(scope: IConstruct, value: str) -> str:
-    """A resource ARN as cdk-nag writes it in a finding id (``<Bucket1234.Arn>/prefix/*``)."""
-
-    def render(part: Any) -> str:
-        if isinstance(part, str):
-            return part
-        if "Ref" in part:
-            return f"<{part['Ref']}>"
-        if "Fn::GetAtt" in part:
-            return f"<{'.'.join(part['Fn::GetAtt'])}>"
-        if "Fn::Join" in part:
-            separator, parts = part["Fn::Join"]
-            return str(separator).join(render(p) for p in parts)
-        raise ValueError(f"cannot render {part!r} as cdk-nag does")
-
-    return render(Stack.of(scope).resolve(value))
 
 
 class ThumbnailsStack(Stack):
