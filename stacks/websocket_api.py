@@ -64,9 +64,6 @@ COGNITO_TOKEN_USES = ("id", "access")
 TOKEN_IN_QUERY_STRING = "route.request.querystring.token"  # noqa: S105 - a location, not a secret
 TOKEN_IN_HEADER = "route.request.header.Authorization"  # noqa: S105 - "Bearer <token>"
 
-# One JSON object per connect, message and disconnect: who (connection, principal, IP), what
-# (event, route), the outcome (status, integration and authorizer errors) and latency. No bodies:
-# chat messages are personal data.
 # The table operations the chat handler calls (what its grant allows, Query on the room index).
 _TABLE_OPERATIONS = (
     dynamodb.Operation.PUT_ITEM,
@@ -77,6 +74,9 @@ _TABLE_OPERATIONS = (
     dynamodb.Operation.QUERY,
 )
 
+# One JSON object per connect, message and disconnect: who (connection, principal, IP), what
+# (event, route), the outcome (status, integration and authorizer errors) and latency. No bodies:
+# chat messages are personal data.
 _ACCESS_LOG_FIELDS = {
     "requestId": "$context.requestId",
     "requestTime": "$context.requestTimeEpoch",
@@ -115,9 +115,11 @@ class WebSocketApi(Construct):
 
     Builds: a DynamoDB table of live connections with a ``room`` index (unless ``table`` is
     given), a Python 3.13 arm64 chat function for ``$connect``, ``$disconnect``, ``$default``,
-    ``join`` and ``send``, an authorizer function and its signing secret (``auth=TOKEN``) or
-    an authorizer of an existing Cognito user pool's tokens (``auth=COGNITO``), a WebSocket API
-    and stage, alarms to an SNS topic and a dashboard. The functions carry PyJWT and
+    ``join`` and ``send``, an authorizer function and its signing secret (``auth=TOKEN``,
+    unless ``token_secret`` is given) or an authorizer of an existing Cognito user pool's tokens
+    (``auth=COGNITO``), a WebSocket API and stage with an access log group, the account's API
+    Gateway logging role (unless ``create_cloudwatch_role=False``), alarms to an SNS topic
+    (unless ``alarm_topic`` is given) and a dashboard. The functions carry PyJWT and
     cryptography, bundled at synth from ``requirements.txt`` without Docker.
 
     Secure defaults: ``$connect`` needs a valid, unexpired HS256 token (query string ``token``)
@@ -133,8 +135,9 @@ class WebSocketApi(Construct):
     Cost drivers: API Gateway connection minutes ($0.25 per million) and messages ($1 per
     million, counted in 32 KB units) - a broadcast to N members is N management-API posts, and
     Lambda time grows with N as well; DynamoDB on-demand requests; detailed metrics are custom
-    CloudWatch metrics per route. Fixed: the secret ($0.40/month), the alarm topic's KMS key
-    ($1/month), alarms ($0.10 each) and the dashboard ($3/month).
+    CloudWatch metrics per route; CloudWatch Logs ingestion, one access-log line per connect,
+    message and disconnect. Fixed: the secret ($0.40/month), the alarm topic's KMS key
+    ($1/month), each when created here; alarms ($0.10 each) and the dashboard ($3/month).
     """
 
     def __init__(
@@ -215,20 +218,10 @@ class WebSocketApi(Construct):
         self._room_index_name = room_index_name
 
         self.table: dynamodb.ITable = table or self._table(removal_policy, table_props)
-
-        self.api = apigwv2.WebSocketApi(
-            self,
-            "Api",
-            api_name=f"{Stack.of(self).stack_name}-{id}",
-            description="Chat WebSocket API",
-            route_selection_expression="$request.body.action",
-        )
-
+        self.api = self._api()
         self.token_secret: secretsmanager.ISecret | None = None
-        self.authorizer_function: lambda_.Function | None = None
         if auth is ConnectAuth.TOKEN:
             self.token_secret = token_secret or self._token_secret(removal_policy)
-
         self.stage = self._stage(
             stage_name=stage_name,
             throttle_rate_limit=throttle_rate_limit,
@@ -239,124 +232,43 @@ class WebSocketApi(Construct):
         )
         self.url: str = self.stage.url
         self.callback_url: str = self.stage.callback_url
-
-        ttl = connection_ttl or Duration.minutes(130)
-        self.function = python_function(
-            self,
-            "Chat",
-            handler="chat.app.lambda_handler",
-            description="Chat WebSocket routes: connect, disconnect, join, send",
-            code_path=str(code_path),
+        self.function = self._chat_function(
+            code_path=code_path,
             memory_size=memory_size,
             timeout=timeout or Duration.seconds(29),
             reserved_concurrency=reserved_concurrency,
+            connection_ttl=connection_ttl or Duration.minutes(130),
             log_retention=log_retention,
             removal_policy=removal_policy,
-            environment={
-                "TABLE_NAME": self.table.table_name,
-                "ROOM_INDEX_NAME": room_index_name,
-                "CALLBACK_URL": self.callback_url,
-                "CONNECTION_TTL_SECONDS": str(int(ttl.to_seconds())),
-                "POWERTOOLS_SERVICE_NAME": "websocket-chat",
-                "POWERTOOLS_METRICS_NAMESPACE": "WebSocketApi",
-                "POWERTOOLS_LOG_LEVEL": "INFO",
-            },
         )
-        self._exempt_synchronous_function(self.function, reserved_concurrency)
-        self._grant_table_access(self.function)
-        self._grant_post_to_connections(self.function)
-
-        connect_authorizer: apigwv2.IWebSocketRouteAuthorizer | None = None
-        verifier_environment: dict[str, str] | None = None
-        if self.token_secret is not None:
-            verifier_environment = {
-                "TOKEN_SECRET_ARN": self.token_secret.secret_arn,
-                "MAX_TOKEN_LIFETIME_SECONDS": str(
-                    int((max_token_lifetime or Duration.hours(1)).to_seconds())
+        self.authorizer_function: lambda_.Function | None = None
+        if auth in (ConnectAuth.TOKEN, ConnectAuth.COGNITO):
+            self.authorizer_function = self._authorizer_function(
+                self._verifier_environment(
+                    max_token_lifetime=max_token_lifetime or Duration.hours(1),
+                    user_pool=user_pool,
+                    user_pool_client_ids=user_pool_client_ids,
+                    cognito_token_use=cognito_token_use,
                 ),
-            }
-        elif user_pool is not None:
-            # No grant: the pool's keys are public (HTTPS, no AWS call), and nothing is secret.
-            verifier_environment = {
-                "TOKEN_VERIFIER": "cognito",
-                "COGNITO_USER_POOL_ID": user_pool.user_pool_id,
-                "COGNITO_CLIENT_IDS": ",".join(user_pool_client_ids),
-                "COGNITO_TOKEN_USE": ",".join(cognito_token_use),
-            }
-        if verifier_environment is not None:
-            kind = "HS256" if self.token_secret is not None else "Cognito user pool"
-            self.authorizer_function = python_function(
-                self,
-                "Authorizer",
-                handler="chat.authorizer.lambda_handler",
-                description=f"Chat WebSocket $connect authorizer: verifies {kind} tokens",
-                code_path=str(code_path),
-                memory_size=256,
-                timeout=Duration.seconds(5),
+                code_path=code_path,
                 log_retention=log_retention,
                 removal_policy=removal_policy,
-                environment={
-                    **verifier_environment,
-                    "POWERTOOLS_SERVICE_NAME": "websocket-chat-authorizer",
-                    "POWERTOOLS_METRICS_NAMESPACE": "WebSocketApi",
-                    "POWERTOOLS_LOG_LEVEL": "INFO",
-                },
             )
-            self._exempt_synchronous_function(self.authorizer_function, None)
-            if self.token_secret is not None:
-                # GetSecretValue only: grant_read adds DescribeSecret, which the authorizer never
-                # calls (tests/test_iam_conformance.py records what it does call).
-                iam.Grant.add_to_principal(
-                    grantee=self.authorizer_function,
-                    actions=["secretsmanager:GetSecretValue"],
-                    # A secret imported by name has no full ARN: match its random suffix, as
-                    # grant_read does.
-                    resource_arns=[
-                        self.token_secret.secret_full_arn
-                        or f"{self.token_secret.secret_arn}-??????"
-                    ],
-                )
-                if self.token_secret.encryption_key is not None:  # a caller's secret with a CMK
-                    self.token_secret.encryption_key.grant_decrypt(self.authorizer_function)
-            connect_authorizer = authorizers.WebSocketLambdaAuthorizer(
-                "TokenAuthorizer",
-                self.authorizer_function,
-                identity_source=list(token_identity_source),
-            )
-        elif auth is ConnectAuth.IAM:
-            connect_authorizer = authorizers.WebSocketIamAuthorizer()
-
-        self._add_routes(connect_authorizer)
-
+        self._add_routes(self._connect_authorizer(auth, token_identity_source))
         self.alarm_topic = ensure_alarm_topic(
             self, "AlarmTopic", topic=alarm_topic, email=alarm_email
         )
         self.alarms = self._alarms(self.alarm_topic)
         self.dashboard = self._dashboard()
 
-    # -- pieces -------------------------------------------------------------------------------
-
-    def _exempt_synchronous_function(
-        self, function: lambda_.Function, reserved_concurrency: int | None
-    ) -> None:
-        exempt(
-            function,
-            "Invoked synchronously by API Gateway only (a route or the $connect authorizer): "
-            "the client gets the error, so there is no asynchronous event for a DLQ to keep.",
-            checkov="CKV_AWS_116",
-        )
-        if reserved_concurrency is None:
-            exempt(
-                function,
-                "Concurrency is bounded by the stage's throttling (rate and burst limits); "
-                "reserving concurrency would take it from every other function in the account. "
-                "Set reserved_concurrency to cap the chat function as well.",
-                checkov="CKV_AWS_115",
-            )
+    # -- steps, in the order __init__ runs them --------------------------------------------------
 
     def _table(
         self, removal_policy: RemovalPolicy, overrides: Mapping[str, Any] | None
     ) -> dynamodb.Table:
+        """Who is connected and in which room: one row per connection, keyed by the id API
+        Gateway gives it, with a TTL so rows of connections that never reported a disconnect
+        still go, and a room index for broadcasts."""
         table = dynamodb.Table(
             self,
             "Connections",
@@ -388,7 +300,20 @@ class WebSocketApi(Construct):
         )
         return table
 
+    def _api(self) -> apigwv2.WebSocketApi:
+        """The WebSocket API. API Gateway picks a frame's route by its JSON ``action`` field, so
+        the chat handler gets ``join`` and ``send`` already told apart."""
+        return apigwv2.WebSocketApi(
+            self,
+            "Api",
+            api_name=f"{Stack.of(self).stack_name}-{self.node.id}",
+            description="Chat WebSocket API",
+            route_selection_expression="$request.body.action",
+        )
+
     def _token_secret(self, removal_policy: RemovalPolicy) -> secretsmanager.Secret:
+        """The HS256 key a backend signs connect tokens with and the authorizer checks them
+        against (``auth=TOKEN`` without a caller's ``token_secret``), generated, never in code."""
         secret = secretsmanager.Secret(
             self,
             "TokenSecret",
@@ -424,6 +349,9 @@ class WebSocketApi(Construct):
         removal_policy: RemovalPolicy,
         create_cloudwatch_role: bool,
     ) -> apigwv2.WebSocketStage:
+        """The one stage clients connect to. Throttled, because a stage's limits are what bound
+        the functions' concurrency; JSON access logs and ERROR execution logs, so a failed
+        connect can be explained; detailed metrics, for per-route graphs and alarms."""
         access_logs = logs.LogGroup(
             self, "AccessLogs", retention=log_retention, removal_policy=removal_policy
         )
@@ -451,6 +379,257 @@ class WebSocketApi(Construct):
             # Execution logs go through the one API Gateway logging role per account and region.
             stage.node.add_dependency(api_gateway_logging_role(self))
         return stage
+
+    def _chat_function(
+        self,
+        *,
+        code_path: str | Path,
+        memory_size: int,
+        timeout: Duration,
+        reserved_concurrency: int | None,
+        connection_ttl: Duration,
+        log_retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+    ) -> lambda_.Function:
+        """One function behind every route: connect and disconnect keep the table current,
+        ``join`` and ``send`` read it and post to the room's connections. It may touch only
+        its table's items and this stage's connections."""
+        function = python_function(
+            self,
+            "Chat",
+            handler="chat.app.lambda_handler",
+            description="Chat WebSocket routes: connect, disconnect, join, send",
+            code_path=str(code_path),
+            memory_size=memory_size,
+            timeout=timeout,
+            reserved_concurrency=reserved_concurrency,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+            environment={
+                "TABLE_NAME": self.table.table_name,
+                "ROOM_INDEX_NAME": self._room_index_name,
+                "CALLBACK_URL": self.callback_url,
+                "CONNECTION_TTL_SECONDS": str(int(connection_ttl.to_seconds())),
+                "POWERTOOLS_SERVICE_NAME": "websocket-chat",
+                "POWERTOOLS_METRICS_NAMESPACE": "WebSocketApi",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+            },
+        )
+        self._exempt_synchronous_function(function, reserved_concurrency)
+        self._grant_table_access(function)
+        self._grant_post_to_connections(function)
+        return function
+
+    def _verifier_environment(
+        self,
+        *,
+        max_token_lifetime: Duration,
+        user_pool: cognito.IUserPool | None,
+        user_pool_client_ids: Sequence[str],
+        cognito_token_use: Sequence[str],
+    ) -> dict[str, str]:
+        """What the authorizer checks tokens against: the signing secret (``auth=TOKEN``) or the
+        Cognito pool and its accepted app clients (``auth=COGNITO``)."""
+        if self.token_secret is not None:
+            return {
+                "TOKEN_SECRET_ARN": self.token_secret.secret_arn,
+                "MAX_TOKEN_LIFETIME_SECONDS": str(int(max_token_lifetime.to_seconds())),
+            }
+        assert user_pool is not None  # _check_cognito: auth=COGNITO comes with a pool
+        # No grant: the pool's keys are public (HTTPS, no AWS call), and nothing is secret.
+        return {
+            "TOKEN_VERIFIER": "cognito",
+            "COGNITO_USER_POOL_ID": user_pool.user_pool_id,
+            "COGNITO_CLIENT_IDS": ",".join(user_pool_client_ids),
+            "COGNITO_TOKEN_USE": ",".join(cognito_token_use),
+        }
+
+    def _authorizer_function(
+        self,
+        verifier_environment: Mapping[str, str],
+        *,
+        code_path: str | Path,
+        log_retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+    ) -> lambda_.Function:
+        """The ``$connect`` authorizer (``auth=TOKEN`` or ``COGNITO``): a function of its own, so
+        that only it may read the signing secret, never the chat function. 256 MB and 5 s: it
+        verifies one token, and the client's connect waits for it."""
+        kind = "HS256" if self.token_secret is not None else "Cognito user pool"
+        function = python_function(
+            self,
+            "Authorizer",
+            handler="chat.authorizer.lambda_handler",
+            description=f"Chat WebSocket $connect authorizer: verifies {kind} tokens",
+            code_path=str(code_path),
+            memory_size=256,
+            timeout=Duration.seconds(5),
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+            environment={
+                **verifier_environment,
+                "POWERTOOLS_SERVICE_NAME": "websocket-chat-authorizer",
+                "POWERTOOLS_METRICS_NAMESPACE": "WebSocketApi",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+            },
+        )
+        self._exempt_synchronous_function(function, None)
+        if self.token_secret is not None:
+            self._grant_secret_read(self.token_secret, function)
+        return function
+
+    def _connect_authorizer(
+        self, auth: ConnectAuth, token_identity_source: Sequence[str]
+    ) -> apigwv2.IWebSocketRouteAuthorizer | None:
+        """How ``$connect`` is authorized: the authorizer function (TOKEN, COGNITO), SigV4
+        (IAM), or not at all (NONE, returned as None)."""
+        if self.authorizer_function is not None:
+            return authorizers.WebSocketLambdaAuthorizer(
+                "TokenAuthorizer",
+                self.authorizer_function,
+                identity_source=list(token_identity_source),
+            )
+        if auth is ConnectAuth.IAM:
+            return authorizers.WebSocketIamAuthorizer()
+        return None
+
+    def _add_routes(self, connect_authorizer: apigwv2.IWebSocketRouteAuthorizer | None) -> None:
+        """``$connect`` (authorized), ``$disconnect``, and the message routes ``$default``,
+        ``join`` and ``send``, all to the chat function."""
+
+        def integration(route: str) -> integrations.WebSocketLambdaIntegration:
+            return integrations.WebSocketLambdaIntegration(
+                f"{route.strip('$').capitalize()}Integration", self.function
+            )
+
+        connect = self.api.add_route(
+            "$connect", integration=integration("$connect"), authorizer=connect_authorizer
+        )
+        if connect_authorizer is None:
+            exempt(
+                connect,
+                "The caller chose anonymous connections (auth=ConnectAuth.NONE), e.g. for a "
+                "public channel; the stage is still throttled and every connect is logged.",
+                nag="AwsSolutions-APIG4",
+                guard="api_gw_v2_authorization_type_configured_check",
+            )
+        routes = [self.api.add_route("$disconnect", integration=integration("$disconnect"))]
+        # Two-way routes: the function's return value is the frame sent back to the sender
+        # (an acknowledgement or an error), so replying to the sender costs no management call.
+        for route in ("$default", *MESSAGE_ROUTES):
+            routes.append(
+                self.api.add_route(route, integration=integration(route), return_response=True)
+            )
+        for route_ in routes:
+            exempt(
+                route_,
+                "API Gateway authorizes a WebSocket once, on $connect, and accepts an authorizer "
+                "on no other route; messages can only arrive on a connection $connect allowed.",
+                nag="AwsSolutions-APIG4",
+                guard="api_gw_v2_authorization_type_configured_check",
+            )
+        exempt_invoke_permissions(self.api, "this WebSocket API (a route or the authorizer)")
+
+    def _alarms(self, topic: sns.ITopic) -> Alarms:
+        """Alarms on what users notice: failed integrations and executions, function errors and
+        throttles, and table throttles, each to ``topic`` on alarm and on recovery."""
+        five_minutes = Duration.minutes(5)
+        alarms = Alarms(self, topic)
+        alarms.add(
+            "IntegrationErrors",
+            self._metric("IntegrationError"),
+            threshold=5,
+            description="The chat API's Lambda integration failed 5 or more times in 5 minutes.",
+        )
+        alarms.add(
+            "ExecutionErrors",
+            self._metric("ExecutionError"),
+            threshold=5,
+            description="API Gateway failed to run 5 or more chat requests in 5 minutes.",
+        )
+        functions = [("Chat", "chat route function", self.function)]
+        if self.authorizer_function is not None:
+            functions.append(("Authorizer", "chat $connect authorizer", self.authorizer_function))
+        for name, what, function in functions:
+            alarms.add(
+                f"{name}FunctionErrors",
+                function.metric_errors(period=five_minutes, statistic="Sum"),
+                threshold=1,
+                description=f"The {what} raised an error.",
+            )
+            alarms.add(
+                f"{name}FunctionThrottles",
+                function.metric_throttles(period=five_minutes, statistic="Sum"),
+                threshold=1,
+                description=f"Lambda throttled the {what}.",
+            )
+        # ThrottledRequests is published per TableName *and* Operation; a metric on TableName
+        # alone has no data and never alarms. Sum it over the operations the handler uses.
+        alarms.add(
+            "TableThrottles",
+            self.table.metric_throttled_requests_for_operations(
+                operations=list(_TABLE_OPERATIONS), period=five_minutes, statistic="Sum"
+            ),
+            threshold=1,
+            description="DynamoDB throttled requests to the chat connections table.",
+        )
+        return alarms
+
+    def _dashboard(self) -> cloudwatch.Dashboard:
+        """One page for whoever is on call: traffic, API errors, the chat function, delivery
+        (the handler's own metrics) and the state of every alarm."""
+        dashboard = cloudwatch.Dashboard(self, "Dashboard")
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Connections and messages",
+                left=[self._metric("ConnectCount"), self._metric("MessageCount")],
+            ),
+            cloudwatch.GraphWidget(
+                title="API errors",
+                left=[
+                    self._metric("ClientError"),
+                    self._metric("IntegrationError"),
+                    self._metric("ExecutionError"),
+                ],
+            ),
+            function_graph("Chat function", self.function),
+            cloudwatch.GraphWidget(
+                title="Delivery",
+                left=[
+                    cloudwatch.Metric(
+                        namespace="WebSocketApi",
+                        metric_name=name,
+                        dimensions_map={"service": "websocket-chat"},
+                        statistic="Sum",
+                    )
+                    for name in ("MessagesDelivered", "GoneConnections", "DeliveryFailures")
+                ],
+            ),
+            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.alarms), width=24),
+        )
+        return dashboard
+
+    # -- what the steps share -------------------------------------------------------------------
+
+    def _exempt_synchronous_function(
+        self, function: lambda_.Function, reserved_concurrency: int | None
+    ) -> None:
+        """Why the route and authorizer functions have no DLQ and, unless asked, no reserved
+        concurrency (checkov's CKV_AWS_116 and CKV_AWS_115)."""
+        exempt(
+            function,
+            "Invoked synchronously by API Gateway only (a route or the $connect authorizer): "
+            "the client gets the error, so there is no asynchronous event for a DLQ to keep.",
+            checkov="CKV_AWS_116",
+        )
+        if reserved_concurrency is None:
+            exempt(
+                function,
+                "Concurrency is bounded by the stage's throttling (rate and burst limits); "
+                "reserving concurrency would take it from every other function in the account. "
+                "Set reserved_concurrency to cap the chat function as well.",
+                checkov="CKV_AWS_115",
+            )
 
     def _grant_table_access(self, function: lambda_.Function) -> None:
         """Only the item actions the chat handler uses, on the table and its room index."""
@@ -495,47 +674,22 @@ class WebSocketApi(Construct):
                 "wildcard; it is scoped to POST on this API's one stage.",
             )
 
-    @property
-    def _cfn_api(self) -> apigwv2.CfnApi:
-        child = self.api.node.default_child
-        assert isinstance(child, apigwv2.CfnApi)
-        return child
-
-    def _add_routes(self, connect_authorizer: apigwv2.IWebSocketRouteAuthorizer | None) -> None:
-        def integration(route: str) -> integrations.WebSocketLambdaIntegration:
-            return integrations.WebSocketLambdaIntegration(
-                f"{route.strip('$').capitalize()}Integration", self.function
-            )
-
-        connect = self.api.add_route(
-            "$connect", integration=integration("$connect"), authorizer=connect_authorizer
+    @staticmethod
+    def _grant_secret_read(secret: secretsmanager.ISecret, function: lambda_.Function) -> None:
+        """GetSecretValue only: ``grant_read`` adds DescribeSecret, which the authorizer never
+        calls (tests/test_iam_conformance.py records what it does call)."""
+        iam.Grant.add_to_principal(
+            grantee=function,
+            actions=["secretsmanager:GetSecretValue"],
+            # A secret imported by name has no full ARN: match its random suffix, as grant_read
+            # does.
+            resource_arns=[secret.secret_full_arn or f"{secret.secret_arn}-??????"],
         )
-        if connect_authorizer is None:
-            exempt(
-                connect,
-                "The caller chose anonymous connections (auth=ConnectAuth.NONE), e.g. for a "
-                "public channel; the stage is still throttled and every connect is logged.",
-                nag="AwsSolutions-APIG4",
-                guard="api_gw_v2_authorization_type_configured_check",
-            )
-        routes = [self.api.add_route("$disconnect", integration=integration("$disconnect"))]
-        # Two-way routes: the function's return value is the frame sent back to the sender
-        # (an acknowledgement or an error), so replying to the sender costs no management call.
-        for route in ("$default", *MESSAGE_ROUTES):
-            routes.append(
-                self.api.add_route(route, integration=integration(route), return_response=True)
-            )
-        for route_ in routes:
-            exempt(
-                route_,
-                "API Gateway authorizes a WebSocket once, on $connect, and accepts an authorizer "
-                "on no other route; messages can only arrive on a connection $connect allowed.",
-                nag="AwsSolutions-APIG4",
-                guard="api_gw_v2_authorization_type_configured_check",
-            )
-        exempt_invoke_permissions(self.api, "this WebSocket API (a route or the authorizer)")
+        if secret.encryption_key is not None:  # a caller's secret with a CMK
+            secret.encryption_key.grant_decrypt(function)
 
     def _metric(self, name: str) -> cloudwatch.Metric:
+        """An API Gateway metric of this API's stage, summed over 5 minutes."""
         return cloudwatch.Metric(
             namespace="AWS/ApiGateway",
             metric_name=name,
@@ -543,81 +697,6 @@ class WebSocketApi(Construct):
             period=Duration.minutes(5),
             statistic="Sum",
         )
-
-    def _alarms(self, topic: sns.ITopic) -> Alarms:
-        five_minutes = Duration.minutes(5)
-        alarms = Alarms(self, topic)
-        alarms.add(
-            "IntegrationErrors",
-            self._metric("IntegrationError"),
-            threshold=5,
-            description="The chat API's Lambda integration failed 5 or more times in 5 minutes.",
-        )
-        alarms.add(
-            "ExecutionErrors",
-            self._metric("ExecutionError"),
-            threshold=5,
-            description="API Gateway failed to run 5 or more chat requests in 5 minutes.",
-        )
-        functions = [("Chat", "chat route function", self.function)]
-        if self.authorizer_function is not None:
-            functions.append(("Authorizer", "chat $connect authorizer", self.authorizer_function))
-        for name, what, function in functions:
-            alarms.add(
-                f"{name}FunctionErrors",
-                function.metric_errors(period=five_minutes, statistic="Sum"),
-                threshold=1,
-                description=f"The {what} raised an error.",
-            )
-            alarms.add(
-                f"{name}FunctionThrottles",
-                function.metric_throttles(period=five_minutes, statistic="Sum"),
-                threshold=1,
-                description=f"Lambda throttled the {what}.",
-            )
-        # ThrottledRequests is published per TableName *and* Operation; a metric on TableName
-        # alone has no data and never alarms. Sum it over the operations the handler uses.
-        alarms.add(
-            "TableThrottles",
-            self.table.metric_throttled_requests_for_operations(
-                operations=list(_TABLE_OPERATIONS), period=five_minutes, statistic="Sum"
-            ),
-            threshold=1,
-            description="DynamoDB throttled requests to the chat connections table.",
-        )
-        return alarms
-
-    def _dashboard(self) -> cloudwatch.Dashboard:
-        dashboard = cloudwatch.Dashboard(self, "Dashboard")
-        dashboard.add_widgets(
-            cloudwatch.GraphWidget(
-                title="Connections and messages",
-                left=[self._metric("ConnectCount"), self._metric("MessageCount")],
-            ),
-            cloudwatch.GraphWidget(
-                title="API errors",
-                left=[
-                    self._metric("ClientError"),
-                    self._metric("IntegrationError"),
-                    self._metric("ExecutionError"),
-                ],
-            ),
-            function_graph("Chat function", self.function),
-            cloudwatch.GraphWidget(
-                title="Delivery",
-                left=[
-                    cloudwatch.Metric(
-                        namespace="WebSocketApi",
-                        metric_name=name,
-                        dimensions_map={"service": "websocket-chat"},
-                        statistic="Sum",
-                    )
-                    for name in ("MessagesDelivered", "GoneConnections", "DeliveryFailures")
-                ],
-            ),
-            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.alarms), width=24),
-        )
-        return dashboard
 
 
 def _check_cognito(
