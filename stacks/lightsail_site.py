@@ -215,33 +215,24 @@ class LightsailSite(Construct):
             likewise ``database_props``, ``load_balancer_props`` and ``bucket_props``.
         """
         super().__init__(scope, id)
-        stack = Stack.of(self)
+        # Every prop is checked before anything is built, so a bad one fails synth in one line.
+        region = Stack.of(self).region
         name = instance_name or Names.unique_resource_name(self, max_length=48, separator="-")
         _check_instance_name(name)
         _check_choice("blueprint", blueprint, BLUEPRINTS)
         _check_bundle(bundle)
         _check_instance_count(instance_count, load_balancer)
         ssh_ipv4, ssh_ipv6 = _split_cidrs(ssh_allowed_cidrs)
-        if auto_snapshot_time is not None and not _SNAPSHOT_TIME.match(auto_snapshot_time):
-            raise ConfigError(
-                f"auto_snapshot_time={auto_snapshot_time!r}: expected a whole hour in UTC, "
-                "HH:00 (00:00 to 23:00)"
-            )
-        if removal_policy == RemovalPolicy.SNAPSHOT:
-            raise ConfigError(
-                "removal_policy=SNAPSHOT: Lightsail resources support RETAIN or DESTROY"
-            )
-        _check_alarm_contact(alarm_email, use_existing_email_contact, stack.region)
-        self.availability_zone = _availability_zone(
-            stack.region, availability_zone_letter, availability_zone
+        _check_snapshot_time(auto_snapshot_time)
+        _check_removal_policy(removal_policy)
+        _check_alarm_contact(alarm_email, use_existing_email_contact, region)
+        self.availability_zone: str = _availability_zone(
+            region, availability_zone_letter, availability_zone
         )
-        if Token.is_unresolved(stack.region):
+        if Token.is_unresolved(region):
             self._check_region_at_deploy(availability_zone)
         user_data = _read_user_data(user_data_path) if user_data_path is not None else None
-
-        self.instance_names: list[str] = (
-            [name] if instance_count == 1 else [f"{name}-{i}" for i in range(1, instance_count + 1)]
-        )
+        self.instance_names: list[str] = _instance_names(name, instance_count)
         # Lightsail database names allow letters, digits and dashes only.
         database_name = f"{name.replace('_', '-')}-db"
         _check_derived_names(
@@ -250,189 +241,55 @@ class LightsailSite(Construct):
             + ([f"{name}-lb-unhealthy-hosts"] if load_balancer else [])
             + ([database_name] if database else []),
         )
-        self.ssh_user: str = BLUEPRINTS[blueprint]
-        ports = _firewall(ipv6, ssh_ipv4, ssh_ipv6, allow_browser_ssh)
-        add_ons = (
-            [
-                lightsail.CfnInstance.AddOnProperty(
-                    add_on_type="AutoSnapshot",
-                    status="Enabled",
-                    auto_snapshot_add_on_request=lightsail.CfnInstance.AutoSnapshotAddOnProperty(
-                        snapshot_time_of_day=auto_snapshot_time
-                    ),
-                )
-            ]
-            if auto_snapshot_time
-            else None
+        if database:
+            _check_choice("database_blueprint", database_blueprint, DATABASE_BLUEPRINTS)
+            _check_choice("database_bundle", database_bundle, DATABASE_BUNDLES)
+        if media_bucket:
+            _check_choice("media_bucket_bundle", media_bucket_bundle, BUCKET_BUNDLES)
+        bucket_name = (
+            _media_bucket_name(name, media_bucket_name, self.node.addr) if media_bucket else None
         )
 
-        self.instances: list[lightsail.CfnInstance] = []
-        self.static_ips: list[lightsail.CfnStaticIp] = []
-        for index, instance_name_ in enumerate(self.instance_names, start=1):
-            suffix = "" if instance_count == 1 else str(index)
-            instance = lightsail.CfnInstance(
-                self,
-                f"Instance{suffix}",
-                **merge_props(
-                    {
-                        "instance_name": instance_name_,
-                        "blueprint_id": blueprint,
-                        "bundle_id": bundle,
-                        "availability_zone": self.availability_zone,
-                        "key_pair_name": key_pair_name,
-                        "user_data": user_data,
-                        "add_ons": add_ons,
-                        "networking": lightsail.CfnInstance.NetworkingProperty(ports=ports),
-                    },
-                    instance_props,
-                ),
-            )
-            instance.apply_removal_policy(removal_policy)
-            static_ip = lightsail.CfnStaticIp(
-                self,
-                f"StaticIp{suffix}",
-                static_ip_name=f"{instance_name_}-ip",
-                # Ref of an instance is its name: this also orders the attachment after it.
-                attached_to=instance.ref,
-            )
-            # The address is what DNS points at: keep it as long as the instance.
-            static_ip.apply_removal_policy(removal_policy)
-            self.instances.append(instance)
-            self.static_ips.append(static_ip)
+        # Built in this order (instances first: everything else names them), which is also the
+        # order of the template's resources.
+        self.ssh_user: str = BLUEPRINTS[blueprint]
+        self.instances, self.static_ips = self._instances(
+            blueprint=blueprint,
+            bundle=bundle,
+            key_pair_name=key_pair_name,
+            user_data=user_data,
+            add_ons=_auto_snapshot(auto_snapshot_time),
+            ports=_firewall(ipv6, ssh_ipv4, ssh_ipv6, allow_browser_ssh),
+            removal_policy=removal_policy,
+            overrides=instance_props,
+        )
         self.instance: lightsail.CfnInstance = self.instances[0]
         self.static_ip: lightsail.CfnStaticIp = self.static_ips[0]
         self.instance_name: str = self.instance.ref
         self.ip_address: str = self.static_ip.attr_ip_address
 
-        self.contact_method: lightsail.CfnContactMethod | None = None
-        if alarm_email:
-            self.contact_method = lightsail.CfnContactMethod(
-                self, "EmailContact", protocol="Email", contact_endpoint=alarm_email
-            )
+        self.contact_method: lightsail.CfnContactMethod | None = self._contact_method(alarm_email)
         notify = bool(alarm_email) or use_existing_email_contact
-        self.alarms: list[lightsail.CfnAlarm] = []
-        for instance, instance_name_ in zip(self.instances, self.instance_names, strict=True):
-            suffix = instance.node.id.removeprefix("Instance")
-            self._alarm(
-                f"CpuAlarm{suffix}",
-                name=f"{instance_name_}-cpu",
-                resource=instance.ref,
-                metric="CPUUtilization",
-                threshold=cpu_alarm_threshold,
-                periods=3,
-                notify=notify,
-            )
-            self._alarm(
-                f"StatusCheckAlarm{suffix}",
-                name=f"{instance_name_}-status-check",
-                resource=instance.ref,
-                metric="StatusCheckFailed",
-                threshold=1,
-                periods=2,
-                notify=notify,
-            )
-
+        self.alarms: list[lightsail.CfnAlarm] = self._instance_alarms(cpu_alarm_threshold, notify)
         self.load_balancer: lightsail.CfnLoadBalancer | None = None
         if load_balancer:
-            self.load_balancer = lightsail.CfnLoadBalancer(
-                self,
-                "LoadBalancer",
-                **merge_props(
-                    {
-                        "load_balancer_name": f"{name}-lb",
-                        "instance_port": 80,
-                        "attached_instances": [i.ref for i in self.instances],
-                        "health_check_path": health_check_path,
-                        "ip_address_type": "dualstack" if ipv6 else "ipv4",
-                    },
-                    load_balancer_props,
-                ),
+            self.load_balancer = self._load_balancer(
+                name, health_check_path, ipv6, load_balancer_props
             )
-            self._alarm(
-                "UnhealthyHostsAlarm",
-                name=f"{name}-lb-unhealthy-hosts",
-                resource=self.load_balancer.ref,
-                metric="UnhealthyHostCount",
-                threshold=1,
-                periods=2,
-                notify=notify,
-            )
-
+            self.alarms.append(self._unhealthy_hosts_alarm(name, self.load_balancer, notify))
         self.database: lightsail.CfnDatabase | None = None
         if database:
-            _check_choice("database_blueprint", database_blueprint, DATABASE_BLUEPRINTS)
-            _check_choice("database_bundle", database_bundle, DATABASE_BUNDLES)
-            self.database = lightsail.CfnDatabase(
-                self,
-                "Database",
-                **merge_props(
-                    {
-                        "relational_database_name": database_name,
-                        "relational_database_blueprint_id": database_blueprint,
-                        "relational_database_bundle_id": database_bundle,
-                        "availability_zone": self.availability_zone,
-                        "master_database_name": "site",
-                        "master_username": "dbmasteruser",
-                        # No master_user_password: Lightsail generates one and keeps it out of
-                        # the template; read it with get-relational-database-master-user-password.
-                        "publicly_accessible": False,
-                        "backup_retention": True,
-                        "preferred_backup_window": "04:00-04:30",
-                        "preferred_maintenance_window": "sun:05:00-sun:05:30",
-                    },
-                    database_props,
-                ),
+            self.database = self._database(
+                database_name, database_blueprint, database_bundle, removal_policy, database_props
             )
-            self.database.apply_removal_policy(removal_policy)
-
         self.bucket: lightsail.CfnBucket | None = None
-        if media_bucket:
-            _check_choice("media_bucket_bundle", media_bucket_bundle, BUCKET_BUNDLES)
-            # Bucket names are unique across all accounts: a suffix stable for this construct
-            # keeps "blog-media" from colliding with everyone else's blog.
-            bucket_name = media_bucket_name or (
-                f"{name.lower().replace('_', '-')[:38]}-media-{self.node.addr[-8:]}"
+        if bucket_name is not None:
+            self.bucket = self._bucket(
+                bucket_name, media_bucket_bundle, removal_policy, bucket_props
             )
-            if not _BUCKET_NAME.match(bucket_name):
-                raise ConfigError(
-                    f"media_bucket_name={bucket_name!r}: Lightsail bucket names are 3-54 "
-                    "lowercase letters, digits and dashes, starting and ending with a letter "
-                    "or digit"
-                )
-            self.bucket = lightsail.CfnBucket(
-                self,
-                "MediaBucket",
-                **merge_props(
-                    {
-                        "bucket_name": bucket_name,
-                        "bundle_id": media_bucket_bundle,
-                        "object_versioning": True,
-                        "access_rules": lightsail.CfnBucket.AccessRulesProperty(
-                            object_access="private", allow_public_overrides=False
-                        ),
-                        "resources_receiving_access": [i.ref for i in self.instances],
-                    },
-                    bucket_props,
-                ),
-            )
-            self.bucket.apply_removal_policy(removal_policy)
-
-        key = f" -i <{key_pair_name}.pem>" if key_pair_name else " -i <region default key .pem>"
-        ssh = f"ssh{key} {self.ssh_user}@{self.ip_address}"
-        if ssh_ipv4 or ssh_ipv6:
-            self.connect_command: str = ssh
-        elif allow_browser_ssh:
-            self.connect_command = (
-                f"Lightsail console > instance {self.instance_name} > Connect using SSH "
-                "(browser client; SSH is closed to every other address)"
-            )
-        else:
-            # Opening the port by hand lasts until the next deploy, which restores this firewall.
-            self.connect_command = (
-                "SSH is closed. Open it for your address: aws lightsail open-instance-public-ports "
-                f"--instance-name {self.instance_name} --port-info "
-                f"fromPort=22,toPort=22,protocol=tcp,cidrs=<your-ip>/32 ; then {ssh}"
-            )
+        self.connect_command: str = self._connect_command(
+            key_pair_name, ssh_open=bool(ssh_ipv4 or ssh_ipv6), browser_ssh=allow_browser_ssh
+        )
 
     def _check_region_at_deploy(self, zone: str | None) -> None:
         """An environment-agnostic stack learns its region only at deploy time, so the checks
@@ -461,6 +318,222 @@ class LightsailSite(Construct):
             )
         CfnRule(self, "RegionCheck", assertions=assertions)
 
+    # -- steps --------------------------------------------------------------------------------
+
+    def _instances(
+        self,
+        *,
+        blueprint: str,
+        bundle: str,
+        key_pair_name: str | None,
+        user_data: str | None,
+        add_ons: list[lightsail.CfnInstance.AddOnProperty] | None,
+        ports: list[lightsail.CfnInstance.PortProperty],
+        removal_policy: RemovalPolicy,
+        overrides: Mapping[str, Any] | None,
+    ) -> tuple[list[lightsail.CfnInstance], list[lightsail.CfnStaticIp]]:
+        """The servers, each with its own static IP: the address DNS points at must survive
+        a stop and start (a Lightsail instance's public IP does not), and it goes only when the
+        instance goes. A single instance keeps the plain ids ``Instance``/``StaticIp``."""
+        instances: list[lightsail.CfnInstance] = []
+        static_ips: list[lightsail.CfnStaticIp] = []
+        for index, instance_name in enumerate(self.instance_names, start=1):
+            suffix = "" if len(self.instance_names) == 1 else str(index)
+            instance = lightsail.CfnInstance(
+                self,
+                f"Instance{suffix}",
+                **merge_props(
+                    {
+                        "instance_name": instance_name,
+                        "blueprint_id": blueprint,
+                        "bundle_id": bundle,
+                        "availability_zone": self.availability_zone,
+                        "key_pair_name": key_pair_name,
+                        "user_data": user_data,
+                        "add_ons": add_ons,
+                        "networking": lightsail.CfnInstance.NetworkingProperty(ports=ports),
+                    },
+                    overrides,
+                ),
+            )
+            instance.apply_removal_policy(removal_policy)
+            static_ip = lightsail.CfnStaticIp(
+                self,
+                f"StaticIp{suffix}",
+                static_ip_name=f"{instance_name}-ip",
+                # Ref of an instance is its name: this also orders the attachment after it.
+                attached_to=instance.ref,
+            )
+            # The address is what DNS points at: keep it as long as the instance.
+            static_ip.apply_removal_policy(removal_policy)
+            instances.append(instance)
+            static_ips.append(static_ip)
+        return instances, static_ips
+
+    def _contact_method(self, alarm_email: str | None) -> lightsail.CfnContactMethod | None:
+        """Lightsail alarms notify a contact method, not an SNS topic, and a region holds one
+        e-mail contact: create it only when given an address (otherwise the alarms notify the
+        region's existing one, or nobody)."""
+        if not alarm_email:
+            return None
+        return lightsail.CfnContactMethod(
+            self, "EmailContact", protocol="Email", contact_endpoint=alarm_email
+        )
+
+    def _instance_alarms(self, cpu_threshold: float, notify: bool) -> list[lightsail.CfnAlarm]:
+        """Per instance: sustained high CPU (15 minutes: a burstable bundle out of credits
+        slows to a crawl) and failed status checks (10 minutes: the host or the OS is down)."""
+        alarms: list[lightsail.CfnAlarm] = []
+        for instance, instance_name in zip(self.instances, self.instance_names, strict=True):
+            suffix = instance.node.id.removeprefix("Instance")
+            alarms.append(
+                self._alarm(
+                    f"CpuAlarm{suffix}",
+                    name=f"{instance_name}-cpu",
+                    resource=instance.ref,
+                    metric="CPUUtilization",
+                    threshold=cpu_threshold,
+                    periods=3,
+                    notify=notify,
+                )
+            )
+            alarms.append(
+                self._alarm(
+                    f"StatusCheckAlarm{suffix}",
+                    name=f"{instance_name}-status-check",
+                    resource=instance.ref,
+                    metric="StatusCheckFailed",
+                    threshold=1,
+                    periods=2,
+                    notify=notify,
+                )
+            )
+        return alarms
+
+    def _load_balancer(
+        self,
+        name: str,
+        health_check_path: str,
+        ipv6: bool,
+        overrides: Mapping[str, Any] | None,
+    ) -> lightsail.CfnLoadBalancer:
+        """One address in front of every instance (HTTP to port 80), which health-checks them
+        and stops sending visitors to one that fails; needed for more than one instance."""
+        return lightsail.CfnLoadBalancer(
+            self,
+            "LoadBalancer",
+            **merge_props(
+                {
+                    "load_balancer_name": f"{name}-lb",
+                    "instance_port": 80,
+                    "attached_instances": [i.ref for i in self.instances],
+                    "health_check_path": health_check_path,
+                    "ip_address_type": "dualstack" if ipv6 else "ipv4",
+                },
+                overrides,
+            ),
+        )
+
+    def _unhealthy_hosts_alarm(
+        self, name: str, load_balancer: lightsail.CfnLoadBalancer, notify: bool
+    ) -> lightsail.CfnAlarm:
+        """An instance failing the load balancer's health check for 10 minutes: the site still
+        answers, from fewer instances, so nothing else would say so."""
+        return self._alarm(
+            "UnhealthyHostsAlarm",
+            name=f"{name}-lb-unhealthy-hosts",
+            resource=load_balancer.ref,
+            metric="UnhealthyHostCount",
+            threshold=1,
+            periods=2,
+            notify=notify,
+        )
+
+    def _database(
+        self,
+        database_name: str,
+        blueprint: str,
+        bundle: str,
+        removal_policy: RemovalPolicy,
+        overrides: Mapping[str, Any] | None,
+    ) -> lightsail.CfnDatabase:
+        """A managed database beside the instances (in their zone), so that the site's data
+        outlives any one server and gets backups without a cron job; private to the account,
+        with a password that never appears in the template."""
+        database = lightsail.CfnDatabase(
+            self,
+            "Database",
+            **merge_props(
+                {
+                    "relational_database_name": database_name,
+                    "relational_database_blueprint_id": blueprint,
+                    "relational_database_bundle_id": bundle,
+                    "availability_zone": self.availability_zone,
+                    "master_database_name": "site",
+                    "master_username": "dbmasteruser",
+                    # No master_user_password: Lightsail generates one and keeps it out of
+                    # the template; read it with get-relational-database-master-user-password.
+                    "publicly_accessible": False,
+                    "backup_retention": True,
+                    "preferred_backup_window": "04:00-04:30",
+                    "preferred_maintenance_window": "sun:05:00-sun:05:30",
+                },
+                overrides,
+            ),
+        )
+        database.apply_removal_policy(removal_policy)
+        return database
+
+    def _bucket(
+        self,
+        bucket_name: str,
+        bundle: str,
+        removal_policy: RemovalPolicy,
+        overrides: Mapping[str, Any] | None,
+    ) -> lightsail.CfnBucket:
+        """Object storage for uploads, so that media is shared by every instance and survives
+        replacing one: private and versioned, readable and writable by the site's instances
+        only."""
+        bucket = lightsail.CfnBucket(
+            self,
+            "MediaBucket",
+            **merge_props(
+                {
+                    "bucket_name": bucket_name,
+                    "bundle_id": bundle,
+                    "object_versioning": True,
+                    "access_rules": lightsail.CfnBucket.AccessRulesProperty(
+                        object_access="private", allow_public_overrides=False
+                    ),
+                    "resources_receiving_access": [i.ref for i in self.instances],
+                },
+                overrides,
+            ),
+        )
+        bucket.apply_removal_policy(removal_policy)
+        return bucket
+
+    def _connect_command(
+        self, key_pair_name: str | None, *, ssh_open: bool, browser_ssh: bool
+    ) -> str:
+        """How to get a shell, for the stack's output: the firewall decides which way works,
+        so the command follows it rather than printing an ssh line that would time out."""
+        key = f" -i <{key_pair_name}.pem>" if key_pair_name else " -i <region default key .pem>"
+        ssh = f"ssh{key} {self.ssh_user}@{self.ip_address}"
+        if ssh_open:
+            return ssh
+        if browser_ssh:
+            return (
+                f"Lightsail console > instance {self.instance_name} > Connect using SSH "
+                "(browser client; SSH is closed to every other address)"
+            )
+        # Opening the port by hand lasts until the next deploy, which restores this firewall.
+        return (
+            "SSH is closed. Open it for your address: aws lightsail open-instance-public-ports "
+            f"--instance-name {self.instance_name} --port-info "
+            f"fromPort=22,toPort=22,protocol=tcp,cidrs=<your-ip>/32 ; then {ssh}"
+        )
+
     def _alarm(
         self,
         id: str,
@@ -472,7 +545,9 @@ class LightsailSite(Construct):
         periods: int,
         notify: bool,
     ) -> lightsail.CfnAlarm:
-        # Lightsail evaluates instance and load balancer metrics in 5-minute periods.
+        """One Lightsail alarm (CloudWatch alarms cannot watch Lightsail metrics), e-mailing
+        the region's contact method when ``notify``. Lightsail evaluates instance and load
+        balancer metrics in 5-minute periods."""
         alarm = lightsail.CfnAlarm(
             self,
             id,
@@ -491,7 +566,6 @@ class LightsailSite(Construct):
         if self.contact_method is not None:
             # An alarm naming the Email protocol fails to create until the contact exists.
             alarm.add_resource_dependency(self.contact_method, "alarms need the contact")
-        self.alarms.append(alarm)
         return alarm
 
 
@@ -533,6 +607,18 @@ def _check_derived_names(name: str, derived: Sequence[str]) -> None:
                 f"instance_name={name!r} is too long: the name {derived_name!r} derived from it "
                 f"has {len(derived_name)} characters, over Lightsail's {_RESOURCE_NAME_MAX}"
             )
+
+
+def _check_snapshot_time(time: str | None) -> None:
+    if time is not None and not _SNAPSHOT_TIME.match(time):
+        raise ConfigError(
+            f"auto_snapshot_time={time!r}: expected a whole hour in UTC, HH:00 (00:00 to 23:00)"
+        )
+
+
+def _check_removal_policy(removal_policy: RemovalPolicy) -> None:
+    if removal_policy == RemovalPolicy.SNAPSHOT:
+        raise ConfigError("removal_policy=SNAPSHOT: Lightsail resources support RETAIN or DESTROY")
 
 
 def _check_alarm_contact(email: str | None, use_existing: bool, region: str) -> None:
@@ -606,6 +692,26 @@ def _availability_zone(region: str, letter: str, zone: str | None) -> str:
     return f"{region}{letter}" if region_known else Fn.join("", [Aws.REGION, letter])
 
 
+def _media_bucket_name(name: str, given: str | None, addr: str) -> str:
+    """The given name, or one derived from the instance name: bucket names are unique across
+    all accounts, so a suffix stable for this construct (its address) keeps "blog-media" from
+    colliding with everyone else's blog."""
+    bucket_name = given or f"{name.lower().replace('_', '-')[:38]}-media-{addr[-8:]}"
+    if not _BUCKET_NAME.match(bucket_name):
+        raise ConfigError(
+            f"media_bucket_name={bucket_name!r}: Lightsail bucket names are 3-54 lowercase "
+            "letters, digits and dashes, starting and ending with a letter or digit"
+        )
+    return bucket_name
+
+
+# -- pieces -------------------------------------------------------------------------------------
+
+
+def _instance_names(name: str, count: int) -> list[str]:
+    return [name] if count == 1 else [f"{name}-{i}" for i in range(1, count + 1)]
+
+
 def _read_user_data(path: str | Path) -> str:
     file = Path(path)
     if not file.is_file():
@@ -616,6 +722,22 @@ def _read_user_data(path: str | Path) -> str:
     if not data.startswith("#!"):
         raise ConfigError(f"user_data_path={str(path)!r}: a launch script must start with #!")
     return data
+
+
+def _auto_snapshot(time: str | None) -> list[lightsail.CfnInstance.AddOnProperty] | None:
+    """The automatic snapshot add-on: a daily image of the disk, the only backup a Lightsail
+    instance has unless the site makes its own."""
+    if not time:
+        return None
+    return [
+        lightsail.CfnInstance.AddOnProperty(
+            add_on_type="AutoSnapshot",
+            status="Enabled",
+            auto_snapshot_add_on_request=lightsail.CfnInstance.AutoSnapshotAddOnProperty(
+                snapshot_time_of_day=time
+            ),
+        )
+    ]
 
 
 def _firewall(

@@ -15,6 +15,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_wafv2 as wafv2
@@ -181,7 +182,58 @@ class ServerlessApi(Construct):
         if quota_per_day is not None and quota_per_day < 1:
             raise ConfigError(f"quota_per_day={quota_per_day}: expected 1 or more, or None")
 
-        self.table: dynamodb.ITable = table or dynamodb.Table(
+        self.table: dynamodb.ITable = table or self._table(removal_policy, table_props)
+        self.function: lambda_.Function = self._function(
+            code_path,
+            origins,
+            memory_size=memory_size,
+            timeout=timeout,
+            reserved_concurrency=reserved_concurrency,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+        )
+        self._grant_table_access()
+
+        self.user_pool: cognito.IUserPool | None = user_pool
+        self.user_pool_client: cognito.UserPoolClient | None = None
+        if user_pool is None and create_user_pool:
+            self.user_pool, self.user_pool_client = self._user_pool(removal_policy, user_pool_props)
+
+        self.api: apigw.RestApi = self._rest_api(
+            stage_name=stage_name,
+            throttle_rate_limit=throttle_rate_limit,
+            throttle_burst_limit=throttle_burst_limit,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+            origins=origins,
+        )
+        self._json_error_responses()
+        if create_cloudwatch_role:
+            self._execution_logging_role()
+        self.url: str = self.api.url
+        self._add_routes()
+        self.api_key: apigw.IApiKey = self._usage_plan(
+            throttle_rate_limit, throttle_burst_limit, quota_per_day
+        )
+        self._web_acl(web_acl_arn)
+
+        self.alarm_topic: sns.ITopic = ensure_alarm_topic(
+            self, "AlarmTopic", topic=alarm_topic, email=alarm_email
+        )
+        self.alarms: Alarms = self._alarms(
+            self.alarm_topic, latency_p99_threshold or Duration.seconds(1)
+        )
+        self.dashboard: cloudwatch.Dashboard = self._dashboard()
+
+    # -- steps --------------------------------------------------------------------------------
+
+    def _table(
+        self, removal_policy: RemovalPolicy, overrides: Mapping[str, Any] | None
+    ) -> dynamodb.Table:
+        """The items table, keyed on ``id`` as the handler expects, with the shared secure
+        defaults (on-demand, point-in-time recovery, deletion protection) and TTL on
+        ``expires_at`` so that expiring items cost nothing to delete."""
+        table = dynamodb.Table(
             self,
             "Table",
             **merge_props(
@@ -192,11 +244,33 @@ class ServerlessApi(Construct):
                     "time_to_live_attribute": "expires_at",
                     **secure_table_props(removal_policy),
                 },
-                table_props,
+                overrides,
             ),
         )
+        exempt(
+            table,
+            "Encrypted at rest with the AWS-owned DynamoDB key: a customer-managed key costs "
+            "$1/month plus requests and a key policy, for no reader IAM does not already "
+            "stop. Pass table_props with encryption=CUSTOMER_MANAGED where policy asks.",
+            checkov="CKV_AWS_119",
+        )
+        return table
 
-        self.function = python_function(
+    def _function(
+        self,
+        code_path: str | Path,
+        origins: list[str],
+        *,
+        memory_size: int,
+        timeout: Duration | None,
+        reserved_concurrency: int | None,
+        log_retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+    ) -> lambda_.Function:
+        """The handler (``items.app``), told the table and the CORS origins it may echo through
+        its environment; the policy exceptions say why it needs no dead-letter queue and, by
+        default, no reserved concurrency."""
+        function = python_function(
             self,
             "Function",
             code_path=str(code_path),
@@ -215,28 +289,26 @@ class ServerlessApi(Construct):
             log_retention=log_retention,
             removal_policy=removal_policy,
         )
-        if table is None:
-            exempt(
-                self.table,
-                "Encrypted at rest with the AWS-owned DynamoDB key: a customer-managed key costs "
-                "$1/month plus requests and a key policy, for no reader IAM does not already "
-                "stop. Pass table_props with encryption=CUSTOMER_MANAGED where policy asks.",
-                checkov="CKV_AWS_119",
-            )
         exempt(
-            self.function,
+            function,
             "Invoked synchronously by API Gateway only: the caller gets the error, so there is "
             "no asynchronous event for a dead-letter queue to keep.",
             checkov="CKV_AWS_116",
         )
         if reserved_concurrency is None:
             exempt(
-                self.function,
+                function,
                 "Concurrency is bounded by the stage's throttling (rate and burst limits) and "
                 "the usage plan; reserving concurrency would take it from every other function "
                 "in the account. Set reserved_concurrency to cap it here as well.",
                 checkov="CKV_AWS_115",
             )
+        return function
+
+    def _grant_table_access(self) -> None:
+        """Least privilege: the five item actions the handler calls, on this table only (not
+        grant_read_write_data(), which adds batch, query and stream actions), and use of the
+        table's KMS key when a caller's table has one."""
         self.table.grant(self.function, *_TABLE_OPERATIONS)
         if self.table.encryption_key is not None:  # a caller's table with its own KMS key
             self.table.encryption_key.grant_encrypt_decrypt(self.function)
@@ -251,69 +323,12 @@ class ServerlessApi(Construct):
                     "customer-managed table key on the function's behalf.",
                 )
 
-        self.user_pool: cognito.IUserPool | None = user_pool
-        self.user_pool_client: cognito.UserPoolClient | None = None
-        if self.user_pool is None and create_user_pool:
-            pool = self._user_pool(removal_policy, user_pool_props)
-            self.user_pool = pool
-            self.user_pool_client = pool.add_client(
-                "ApiClient",
-                auth_flows=cognito.AuthFlow(user_srp=True),
-                prevent_user_existence_errors=True,
-                generate_secret=False,
-            )
-
-        self.api = self._rest_api(
-            stage_name=stage_name,
-            throttle_rate_limit=throttle_rate_limit,
-            throttle_burst_limit=throttle_burst_limit,
-            log_retention=log_retention,
-            removal_policy=removal_policy,
-            origins=origins,
-        )
-        if create_cloudwatch_role:
-            # Execution logs go through the one API Gateway logging role per account and region.
-            # API, then account setting, then stage: the order RestApi's own role option uses.
-            account = api_gateway_logging_role(self)
-            account.node.add_dependency(self.api.node.default_child)
-            self.api.deployment_stage.node.add_dependency(account)
-        self.url: str = self.api.url
-        self._add_routes()
-        self.api_key = self._usage_plan(throttle_rate_limit, throttle_burst_limit, quota_per_day)
-
-        if web_acl_arn:
-            wafv2.CfnWebACLAssociation(
-                self,
-                "WebAcl",
-                resource_arn=self.api.deployment_stage.stage_arn,
-                web_acl_arn=web_acl_arn,
-            )
-        else:
-            acknowledge(
-                self.api.deployment_stage,
-                "AwsSolutions-APIG3",
-                "WAF is opt-in (web_acl_arn) because a web ACL costs $5/month plus rules and "
-                "requests; API keys, the usage plan and throttling bound abuse without it.",
-            )
-        exempt(
-            self.api.deployment_stage,
-            "No stage cache: items change on every write and reads are per caller, so a cache "
-            "would serve stale items; it also costs from $14/month. Throttling protects the "
-            "backend instead.",
-            checkov="CKV_AWS_120",
-        )
-
-        self.alarm_topic = ensure_alarm_topic(
-            self, "AlarmTopic", topic=alarm_topic, email=alarm_email
-        )
-        self.alarms = self._alarms(self.alarm_topic, latency_p99_threshold or Duration.seconds(1))
-        self.dashboard = self._dashboard()
-
-    # -- pieces -------------------------------------------------------------------------------
-
     def _user_pool(
         self, removal_policy: RemovalPolicy, overrides: Mapping[str, Any] | None
-    ) -> cognito.UserPool:
+    ) -> tuple[cognito.UserPool, cognito.UserPoolClient]:
+        """Who may call the API: admin-created users with strong passwords and MFA, and an app
+        client without a secret (a browser or mobile app cannot keep one) using SRP, so the
+        password never crosses the wire."""
         defaults: dict[str, Any] = {
             "self_sign_up_enabled": False,
             "sign_in_aliases": cognito.SignInAliases(email=True),
@@ -338,7 +353,13 @@ class ServerlessApi(Construct):
                 "Threat protection needs the Cognito Plus plan, billed per monthly active user; "
                 "MFA is required and sign-up is admin-only instead. Opt in via user_pool_props.",
             )
-        return pool
+        client = pool.add_client(
+            "ApiClient",
+            auth_flows=cognito.AuthFlow(user_srp=True),
+            prevent_user_existence_errors=True,
+            generate_secret=False,
+        )
+        return pool, client
 
     def _rest_api(
         self,
@@ -350,6 +371,9 @@ class ServerlessApi(Construct):
         removal_policy: RemovalPolicy,
         origins: list[str],
     ) -> apigw.RestApi:
+        """The REST API and its one stage: throttled stage-wide (the backstop behind the usage
+        plan), traced, with metrics, JSON access logs and execution logs at ERROR without bodies,
+        which may hold personal data. No stage cache (the exemption says why)."""
         access_logs = logs.LogGroup(
             self, "AccessLogs", retention=log_retention, removal_policy=removal_policy
         )
@@ -381,8 +405,19 @@ class ServerlessApi(Construct):
                 access_log_format=apigw.AccessLogFormat.custom(json.dumps(_ACCESS_LOG_FIELDS)),
             ),
         )
-        # Errors raised by API Gateway itself (validation, auth, throttling) are JSON too.
-        api.add_gateway_response(
+        exempt(
+            api.deployment_stage,
+            "No stage cache: items change on every write and reads are per caller, so a cache "
+            "would serve stale items; it also costs from $14/month. Throttling protects the "
+            "backend instead.",
+            checkov="CKV_AWS_120",
+        )
+        return api
+
+    def _json_error_responses(self) -> None:
+        """Errors raised by API Gateway itself (validation, auth, throttling) as JSON, like the
+        handler's own, so a client parses one error format; a bad body says what was wrong."""
+        self.api.add_gateway_response(
             "BadRequestBody",
             type=apigw.ResponseType.BAD_REQUEST_BODY,
             templates={
@@ -394,7 +429,7 @@ class ServerlessApi(Construct):
             ("Default4xx", apigw.ResponseType.DEFAULT_4_XX),
             ("Default5xx", apigw.ResponseType.DEFAULT_5_XX),
         ):
-            api.add_gateway_response(
+            self.api.add_gateway_response(
                 name,
                 type=response_type,
                 templates={
@@ -402,44 +437,23 @@ class ServerlessApi(Construct):
                     '"type": "$context.error.responseType"}'
                 },
             )
-        return api
+
+    def _execution_logging_role(self) -> None:
+        """Execution logs go through the one API Gateway logging role per account and region;
+        created in the order RestApi's own role option uses: API, account setting, stage."""
+        account = api_gateway_logging_role(self)
+        account.node.add_dependency(self.api.node.default_child)
+        self.api.deployment_stage.node.add_dependency(account)
 
     def _add_routes(self) -> None:
-        api = self.api
+        """The five item routes, each needing an API key and (unless the caller chose API-key
+        only) a Cognito token; API Gateway validates bodies and parameters first, so bad
+        requests never reach, or bill, the function."""
         integration = apigw.LambdaIntegration(self.function, allow_test_invoke=False)
-        validator = api.add_request_validator(
+        validator = self.api.add_request_validator(
             "Validator", validate_request_body=True, validate_request_parameters=True
         )
-        create_model = api.add_model(
-            "CreateItemModel",
-            content_type="application/json",
-            schema=apigw.JsonSchema(
-                schema=apigw.JsonSchemaVersion.DRAFT4,
-                title="CreateItem",
-                type=_S.OBJECT,
-                required=["name"],
-                additional_properties=False,
-                properties=_ITEM_FIELDS,
-            ),
-        )
-        replace_model = api.add_model(
-            "ReplaceItemModel",
-            content_type="application/json",
-            schema=apigw.JsonSchema(
-                schema=apigw.JsonSchemaVersion.DRAFT4,
-                title="ReplaceItem",
-                type=_S.OBJECT,
-                required=["name", "version"],
-                additional_properties=False,
-                properties={
-                    **_ITEM_FIELDS,
-                    "version": apigw.JsonSchema(
-                        type=_S.INTEGER, minimum=1, maximum=1_000_000_000_000
-                    ),
-                },
-            ),
-        )
-
+        create_model, replace_model = self._models()
         authorizer: apigw.IAuthorizer | None = None
         if self.user_pool is not None:
             authorizer = apigw.CognitoUserPoolsAuthorizer(
@@ -476,7 +490,7 @@ class ServerlessApi(Construct):
             exempt_invoke_permissions(created, "this REST API method")
             return created
 
-        items = api.root.add_resource("items")
+        items = self.api.root.add_resource("items")
         method(items, "POST", model=create_model)
         method(
             items,
@@ -492,9 +506,46 @@ class ServerlessApi(Construct):
         method(item, "PUT", model=replace_model, parameters=path_id)
         method(item, "DELETE", parameters=path_id)
 
+    def _models(self) -> tuple[apigw.Model, apigw.Model]:
+        """JSON schemas for the create and replace bodies: the handler's rules (field types,
+        lengths, no unknown fields; a replace names the version it replaces) enforced at the
+        edge."""
+        create_model = self.api.add_model(
+            "CreateItemModel",
+            content_type="application/json",
+            schema=apigw.JsonSchema(
+                schema=apigw.JsonSchemaVersion.DRAFT4,
+                title="CreateItem",
+                type=_S.OBJECT,
+                required=["name"],
+                additional_properties=False,
+                properties=_ITEM_FIELDS,
+            ),
+        )
+        replace_model = self.api.add_model(
+            "ReplaceItemModel",
+            content_type="application/json",
+            schema=apigw.JsonSchema(
+                schema=apigw.JsonSchemaVersion.DRAFT4,
+                title="ReplaceItem",
+                type=_S.OBJECT,
+                required=["name", "version"],
+                additional_properties=False,
+                properties={
+                    **_ITEM_FIELDS,
+                    "version": apigw.JsonSchema(
+                        type=_S.INTEGER, minimum=1, maximum=1_000_000_000_000
+                    ),
+                },
+            ),
+        )
+        return create_model, replace_model
+
     def _usage_plan(
         self, rate_limit: float, burst_limit: int, quota_per_day: int | None
     ) -> apigw.IApiKey:
+        """The default client's API key under a usage plan: throttling and a daily quota per
+        key, so that one leaked or buggy client cannot spend the whole API's capacity."""
         plan = self.api.add_usage_plan(
             "UsagePlan",
             description="Throttle and quota per API key",
@@ -509,7 +560,27 @@ class ServerlessApi(Construct):
         plan.add_api_key(key)
         return key
 
+    def _web_acl(self, web_acl_arn: str | None) -> None:
+        """The caller's WAF web ACL on the stage, when given; without one, the acknowledgement
+        says what bounds abuse instead."""
+        if web_acl_arn:
+            wafv2.CfnWebACLAssociation(
+                self,
+                "WebAcl",
+                resource_arn=self.api.deployment_stage.stage_arn,
+                web_acl_arn=web_acl_arn,
+            )
+        else:
+            acknowledge(
+                self.api.deployment_stage,
+                "AwsSolutions-APIG3",
+                "WAF is opt-in (web_acl_arn) because a web ACL costs $5/month plus rules and "
+                "requests; API keys, the usage plan and throttling bound abuse without it.",
+            )
+
     def _alarms(self, topic: sns.ITopic, latency_p99: Duration) -> Alarms:
+        """What an operator must hear about: the function failing or throttled, the API
+        answering 5XX or slowly, and DynamoDB throttling, each to the alarm topic."""
         five_minutes = Duration.minutes(5)
         stage = self.api.deployment_stage
         alarms = Alarms(self, topic)
@@ -553,6 +624,8 @@ class ServerlessApi(Construct):
         return alarms
 
     def _dashboard(self) -> cloudwatch.Dashboard:
+        """One page for the whole request path (API, function, table) and the alarms' state,
+        which is where someone answering an alarm starts."""
         stage = self.api.deployment_stage
         dashboard = cloudwatch.Dashboard(self, "Dashboard")
         dashboard.add_widgets(
