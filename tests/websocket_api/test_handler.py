@@ -157,7 +157,7 @@ def send(chat: ModuleType, table: Any) -> Any:
 @pytest.fixture
 def handler_client(chat: ModuleType, table: Any) -> Any:
     """The DynamoDB client the handler itself uses, for injecting failures."""
-    return chat.table.meta.client
+    return chat.table.client
 
 
 def _rows(table: Any) -> dict[str, dict[str, Any]]:
@@ -321,6 +321,37 @@ def test_many_gone_connections_are_deleted_in_batches(
     assert reply["delivered"] == 0
     assert set(_rows(table)) == {ids[0]}
     assert batches == [25, 25, 9]
+
+
+def test_unprocessed_deletes_are_retried(
+    lobby: list[str],
+    management: Management,
+    send: Any,
+    table: Any,
+    handler_client: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DynamoDB may leave part of a BatchWriteItem unprocessed (throttling): it is sent again."""
+    management.gone.update({"c2", "c3"})
+    calls: list[list[str]] = []
+    real_batch_write = handler_client.batch_write_item
+
+    def throttling_once(**kwargs: Any) -> Any:
+        ((name, requests),) = kwargs["RequestItems"].items()
+        calls.append(sorted(r["DeleteRequest"]["Key"]["connectionId"]["S"] for r in requests))
+        if len(calls) > 1:
+            return real_batch_write(**kwargs)
+        real_batch_write(RequestItems={name: requests[:1]})
+        return {"UnprocessedItems": {name: requests[1:]}}
+
+    monkeypatch.setattr(handler_client, "batch_write_item", throttling_once)
+    reply = send("c1", {"action": "send", "text": "hi"})
+    assert reply["delivered"] == 0
+    assert calls[0] == ["c2", "c3"]
+    assert len(calls) == 2
+    assert len(calls[1]) == 1
+    assert calls[1][0] in calls[0]
+    assert set(_rows(table)) == {"c1", "c4"}
 
 
 def test_a_failed_cleanup_does_not_fail_the_broadcast(
@@ -501,8 +532,8 @@ def test_a_frame_routed_to_default_is_still_handled_by_its_action(
 
 
 @dataclass
-class PagedTable:
-    """A table whose index query returns one member per page, as DynamoDB does past 1 MB."""
+class PagedClient:
+    """A client whose index query returns one member per page, as DynamoDB does past 1 MB."""
 
     room: list[str]
     calls: list[dict[str, Any]] = field(default_factory=list)
@@ -510,7 +541,7 @@ class PagedTable:
     def query(self, **kwargs: Any) -> dict[str, Any]:
         self.calls.append(kwargs)
         start = int(kwargs.get("ExclusiveStartKey", {}).get("n", 0))
-        page: dict[str, Any] = {"Items": [{"connectionId": self.room[start]}]}
+        page: dict[str, Any] = {"Items": [{"connectionId": {"S": self.room[start]}}]}
         if start + 1 < len(self.room):
             page["LastEvaluatedKey"] = {"n": start + 1}
         return page
@@ -518,7 +549,9 @@ class PagedTable:
 
 def test_members_reads_every_page_of_the_room(chat: ModuleType) -> None:
     connections = sys.modules["chat.connections"]
-    table = PagedTable(room=["a", "b", "c"])
+    client = PagedClient(room=["a", "b", "c"])
+    table = connections.Table(client, TABLE)
     assert list(connections.members(table, INDEX, "lobby", now=0)) == ["a", "b", "c"]
-    assert len(table.calls) == 3
-    assert all(call["IndexName"] == INDEX for call in table.calls)
+    assert len(client.calls) == 3
+    assert all(call["IndexName"] == INDEX for call in client.calls)
+    assert [call.get("ExclusiveStartKey") for call in client.calls] == [None, {"n": 1}, {"n": 2}]

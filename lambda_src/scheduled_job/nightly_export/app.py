@@ -14,12 +14,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from . import export
+from . import clients, export
 from .export import InvalidInput, LockHeld
 from .tracing import create_tracer
 
@@ -36,8 +35,10 @@ SCAN_PAGE_SIZE = int(os.environ.get("SCAN_PAGE_SIZE", "0")) or None
 CONSISTENT_READ = os.environ.get("CONSISTENT_READ", "false").lower() == "true"
 LOCK_TTL_SECONDS = int(os.environ.get("LOCK_TTL_SECONDS", "960"))
 
-dynamodb = boto3.client("dynamodb")
-s3 = boto3.client("s3")
+# One session for both clients, so they share one model loader and one endpoint resolver.
+_aws = clients.session("dynamodb", "s3")
+dynamodb = _aws.client("dynamodb")
+s3 = _aws.client("s3")
 
 
 @logger.inject_lambda_context(log_event=True)

@@ -3,23 +3,49 @@
 One item per live connection: ``connectionId`` (key), ``userId``, ``connectedAt``,
 ``expires_at`` (TTL) and, once joined, ``room`` - which puts it in the sparse room index that
 broadcasts query. Writes are conditional where a race could resurrect a closed connection.
+
+The table is reached through DynamoDB's low-level client, with typed attribute values
+(``{"S": ...}``, ``{"N": ...}``): a boto3 resource would write them for us, but building one
+costs about a third of this handler's cold start, and the rows here hold strings and integers
+only.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import BotoCoreError, ClientError
 
 logger = Logger(child=True)
 
+# BatchWriteItem's limit per call.
+_BATCH = 25
+# Unprocessed deletes (throttling) are retried this many times, with backoff, before they are
+# left to TTL: a broadcast must not wait long on cleanup.
+_BATCH_RETRIES = 3
+_BATCH_BACKOFF_SECONDS = 0.05
+
 
 class NotConnected(Exception):
     """The connection has no row: it closed, or its row expired."""
+
+
+@dataclass(frozen=True)
+class Table:
+    """The connections table: a DynamoDB client and the table's name."""
+
+    client: Any
+    name: str
+
+
+@dataclass(frozen=True)
+class Connection:
+    user_id: str
+    room: str | None
 
 
 @dataclass(frozen=True)
@@ -33,15 +59,20 @@ def _error_code(err: ClientError) -> str:
     return str(err.response.get("Error", {}).get("Code", ""))
 
 
-def connect(table: Any, connection_id: str, user_id: str, *, now: int, ttl: int) -> None:
+def _key(connection_id: str) -> dict[str, Any]:
+    return {"connectionId": {"S": connection_id}}
+
+
+def connect(table: Table, connection_id: str, user_id: str, *, now: int, ttl: int) -> None:
     """Record a new connection. A retried ``$connect`` for the same id changes nothing."""
     try:
-        table.put_item(
+        table.client.put_item(
+            TableName=table.name,
             Item={
-                "connectionId": connection_id,
-                "userId": user_id,
-                "connectedAt": now,
-                "expires_at": now + ttl,
+                **_key(connection_id),
+                "userId": {"S": user_id},
+                "connectedAt": {"N": str(now)},
+                "expires_at": {"N": str(now + ttl)},
             },
             ConditionExpression="attribute_not_exists(connectionId)",
         )
@@ -50,18 +81,19 @@ def connect(table: Any, connection_id: str, user_id: str, *, now: int, ttl: int)
             raise
 
 
-def disconnect(table: Any, connection_id: str) -> None:
-    table.delete_item(Key={"connectionId": connection_id})
+def disconnect(table: Table, connection_id: str) -> None:
+    table.client.delete_item(TableName=table.name, Key=_key(connection_id))
 
 
-def join(table: Any, connection_id: str, room: str) -> None:
+def join(table: Table, connection_id: str, room: str) -> None:
     """Move a live connection into ``room`` (leaving any other). Never creates a row."""
     try:
-        table.update_item(
-            Key={"connectionId": connection_id},
+        table.client.update_item(
+            TableName=table.name,
+            Key=_key(connection_id),
             UpdateExpression="SET room = :room",
             ConditionExpression="attribute_exists(connectionId)",
-            ExpressionAttributeValues={":room": room},
+            ExpressionAttributeValues={":room": {"S": room}},
         )
     except ClientError as err:
         if _error_code(err) == "ConditionalCheckFailedException":
@@ -69,33 +101,40 @@ def join(table: Any, connection_id: str, room: str) -> None:
         raise
 
 
-def get(table: Any, connection_id: str) -> dict[str, Any]:
-    record = table.get_item(Key={"connectionId": connection_id}, ConsistentRead=True).get("Item")
+def get(table: Table, connection_id: str) -> Connection:
+    record = table.client.get_item(
+        TableName=table.name,
+        Key=_key(connection_id),
+        ConsistentRead=True,
+    ).get("Item")
     if record is None:
         raise NotConnected
-    return dict(record)
+    room = record.get("room")
+    return Connection(user_id=record["userId"]["S"], room=None if room is None else room["S"])
 
 
-def members(table: Any, index_name: str, room: str, *, now: int) -> Iterator[str]:
+def members(table: Table, index_name: str, room: str, *, now: int) -> Iterator[str]:
     """Connection ids in ``room``, all pages, skipping rows past their TTL that DynamoDB has not
     deleted yet (TTL deletion can lag by days)."""
     kwargs: dict[str, Any] = {
+        "TableName": table.name,
         "IndexName": index_name,
-        "KeyConditionExpression": Key("room").eq(room),
-        "FilterExpression": Attr("expires_at").gt(now),
+        "KeyConditionExpression": "room = :room",
+        "FilterExpression": "expires_at > :now",
+        "ExpressionAttributeValues": {":room": {"S": room}, ":now": {"N": str(now)}},
         "ProjectionExpression": "connectionId",
     }
     while True:
-        page = table.query(**kwargs)
+        page = table.client.query(**kwargs)
         for item in page.get("Items", []):
-            yield str(item["connectionId"])
+            yield str(item["connectionId"]["S"])
         if "LastEvaluatedKey" not in page:
             return
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def broadcast(
-    table: Any,
+    table: Table,
     management: Any,
     index_name: str,
     room: str,
@@ -135,12 +174,28 @@ def broadcast(
     return Delivery(delivered=delivered, gone=len(gone), failed=failed)
 
 
-def _forget(table: Any, connection_ids: list[str]) -> None:
-    """Delete gone connections, 25 to a BatchWriteItem; the batch writer retries unprocessed
-    items. If cleanup still fails, TTL removes the rows later: it must not fail the broadcast."""
+def _forget(table: Table, connection_ids: list[str]) -> None:
+    """Delete gone connections, 25 to a BatchWriteItem, retrying the items DynamoDB left
+    unprocessed. If cleanup still fails, TTL removes the rows later: it must not fail the
+    broadcast."""
     try:
-        with table.batch_writer() as batch:
-            for connection_id in connection_ids:
-                batch.delete_item(Key={"connectionId": connection_id})
+        for start in range(0, len(connection_ids), _BATCH):
+            requests = {
+                table.name: [
+                    {"DeleteRequest": {"Key": _key(connection_id)}}
+                    for connection_id in connection_ids[start : start + _BATCH]
+                ]
+            }
+            for attempt in range(_BATCH_RETRIES + 1):
+                if attempt:
+                    time.sleep(_BATCH_BACKOFF_SECONDS * 2 ** (attempt - 1))
+                requests = table.client.batch_write_item(RequestItems=requests).get(
+                    "UnprocessedItems", {}
+                )
+                if not requests:
+                    break
+            else:
+                left = sum(len(r) for r in requests.values())
+                logger.warning("gone connections left to TTL", count=left)
     except (ClientError, BotoCoreError):
         logger.exception("could not delete gone connections", count=len(connection_ids))
