@@ -59,6 +59,12 @@ def test_stack_has_no_unexplained_control_tower_findings(synth: Synth, stack: st
 def test_the_control_tower_rules_ran_and_passed(synth: Synth) -> None:
     """Guards the wiring: the session synth must have run the plugin (its report is there,
     with the exceptions it honoured), not merely found nothing because it never ran."""
+    if not any(
+        r["Type"] == "AWS::Lambda::Function"
+        for stack in SELECTED
+        for r in synth.template_json(stack)["Resources"].values()
+    ):
+        pytest.skip("no selected stack has a Lambda function for the plugin to report on")
     reports = [p for p in synth.nag_report()["pluginReports"] if p["pluginName"] == GUARD]
     assert [r["conclusion"] for r in reports] == ["success"]
     suppressed = {v["ruleName"] for v in reports[0].get("suppressedViolations", [])}
