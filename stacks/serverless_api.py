@@ -249,9 +249,9 @@ class ServerlessApi(Construct):
         )
         exempt(
             table,
-            "Encrypted at rest with the AWS-owned DynamoDB key: a customer-managed key costs "
-            "$1/month plus requests and a key policy, for no reader IAM does not already "
-            "stop. Pass table_props with encryption=CUSTOMER_MANAGED where policy asks.",
+            "Encrypted at rest with the AWS-managed key (aws/dynamodb): a customer-managed "
+            "key costs $1/month plus requests and a key policy, for no reader IAM does not "
+            "already stop. Pass table_props with encryption=CUSTOMER_MANAGED where policy asks.",
             checkov="CKV_AWS_119",
         )
         return table

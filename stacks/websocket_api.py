@@ -286,8 +286,9 @@ class WebSocketApi(Construct):
         exempt(
             table,
             "Connection ids and room names with a 2-hour TTL, encrypted at rest with the "
-            "AWS-owned DynamoDB key: a customer-managed key costs $1/month plus requests and a "
-            "key policy for no reader IAM does not already stop (table_props can set one).",
+            "AWS-managed key (aws/dynamodb): a customer-managed key costs $1/month plus "
+            "requests and a key policy for no reader IAM does not already stop (table_props "
+            "can set one).",
             checkov="CKV_AWS_119",
         )
         # Sparse: a connection is in the index only once it has joined a room, and the index
