@@ -13,7 +13,6 @@ import json
 import os
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import (
     APIGatewayRestResolver,
@@ -35,7 +34,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
-from . import service, strict_json
+from . import clients, service, strict_json
 from .tracing import create_tracer
 
 if TYPE_CHECKING:
@@ -60,7 +59,10 @@ metrics = Metrics()
 _DYNAMODB_CONFIG = Config(
     connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 3}
 )
-table = service.Table(boto3.client("dynamodb", config=_DYNAMODB_CONFIG), os.environ["TABLE_NAME"])
+table = service.Table(
+    clients.session("dynamodb").client("dynamodb", config=_DYNAMODB_CONFIG),
+    os.environ["TABLE_NAME"],
+)
 
 _origins = [o for o in os.environ.get("ALLOWED_ORIGINS", "").split(",") if o]
 app = APIGatewayRestResolver(

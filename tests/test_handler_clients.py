@@ -1,4 +1,8 @@
-"""chat.clients: botocore's loader, minus the scan of every service it ships."""
+"""<handler>.clients: botocore's loader, minus the scan of every service it ships.
+
+Each handler folder carries its own copy (a folder is copied into other apps on its own), so
+every copy is tested here, and the copies must stay identical.
+"""
 
 from __future__ import annotations
 
@@ -14,14 +18,26 @@ from botocore.loaders import create_loader
 
 from tests.support import ROOT, handler_package
 
-SERVICES = ("dynamodb", "apigatewaymanagementapi")
 TYPES = ("service-2", "endpoint-rule-set-1", "paginators-1", "waiters-2")
+# (asset root, package, the services its handler creates clients for)
+COPIES = [
+    ("serverless_api", "items", ("dynamodb",)),
+    ("scheduled_job", "nightly_export", ("dynamodb", "s3")),
+    ("websocket_api", "chat", ("dynamodb", "apigatewaymanagementapi")),
+]
+SERVICES = ("dynamodb", "s3")
 
 
-@pytest.fixture(scope="module")
-def clients() -> Iterator[ModuleType]:
-    with handler_package(ROOT / "lambda_src" / "websocket_api", {}):
-        yield importlib.import_module("chat.clients")
+def test_every_handler_carries_the_same_copy() -> None:
+    copies = {(ROOT / "lambda_src" / r / p / "clients.py").read_text() for r, p, _ in COPIES}
+    assert len(copies) == 1
+
+
+@pytest.fixture(scope="module", params=COPIES, ids=[p for _, p, _ in COPIES])
+def clients(request: pytest.FixtureRequest) -> Iterator[ModuleType]:
+    root, package, _ = request.param
+    with handler_package(ROOT / "lambda_src" / root, {}):
+        yield importlib.import_module(f"{package}.clients")
 
 
 @pytest.mark.parametrize("type_name", TYPES)
