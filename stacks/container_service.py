@@ -402,8 +402,8 @@ class FargateWebService(Construct):
         allowed_cidrs: Sequence[str],
         web_acl_arn: str | None,
     ) -> None:
-        """Refuse a wrong value in one line before anything is built (CloudFormation would
-        otherwise refuse it at deploy, or ECS at the first task)."""
+        """Refuse a wrong value in one line that names it, before anything is built (a missing
+        ``image_tag`` would otherwise silently deploy the default image instead)."""
         if repository is not None and image is None and not image_tag:
             raise ConfigError("image_tag is required with repository (tags are immutable)")
         if not 1 <= min_capacity <= max_capacity:
@@ -732,8 +732,8 @@ class FargateWebService(Construct):
     def _launch_template(
         self, role: iam.IRole, instance_type: ec2.InstanceType | None, arm: bool
     ) -> ec2.LaunchTemplate:
-        """Container instances hardened the way the tasks are: IMDSv2 only, with a hop limit
-        that keeps awsvpc tasks from the instance's credentials, and an encrypted root volume."""
+        """Hardened container instances: IMDSv2 only, with a hop limit that keeps the awsvpc
+        tasks away from the instance's credentials, and an encrypted root volume."""
         security_group = ec2.SecurityGroup(
             self,
             "InstanceSecurityGroup",
