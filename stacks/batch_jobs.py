@@ -459,6 +459,8 @@ class BatchJobQueue(Construct):
         output_prefix: str,
         output_expiration: Duration | None,
     ) -> s3.Bucket:
+        """Where inputs are uploaded and outputs written: private, TLS-only, access-logged to a
+        bucket of its own, and outputs expired so that reruns do not pile up storage."""
         secure = secure_bucket_props(removal_policy)
         if "server_access_logs_bucket" not in (overrides or {}):
             secure["server_access_logs_bucket"] = access_logs_bucket(
@@ -566,6 +568,8 @@ class BatchJobQueue(Construct):
         directory: str | Path,
         arm: bool,
     ) -> ecs.ContainerImage:
+        """The image given, a repository's immutable tag, or ``container_path`` built as an
+        asset by ``cdk deploy`` (never at synth) for the jobs' architecture."""
         if image is not None:
             return image
         if repository is not None and tag:
@@ -666,6 +670,8 @@ class BatchJobQueue(Construct):
     # -- notifications and the schedule -------------------------------------------------------
 
     def _failed_jobs_rule(self) -> events.Rule:
+        """Batch reports a failed job as an EventBridge event; this rule turns each into one
+        message on the alarm topic, naming the job and Batch's reason."""
         rule = events.Rule(
             self,
             "FailedJobs",
