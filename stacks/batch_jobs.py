@@ -186,6 +186,97 @@ class BatchJobQueue(Construct):
         """
         super().__init__(scope, id)
         self.node.set_context(ACCESS_LOGS_BY_BUCKET_POLICY, True)
+        self._check_props(
+            compute=compute,
+            retry_attempts=retry_attempts,
+            array_size=array_size,
+            max_vcpus=max_vcpus,
+            timeout=timeout,
+            vcpus=vcpus,
+            memory=memory,
+            input_prefix=input_prefix,
+            output_prefix=output_prefix,
+            schedule=schedule,
+            schedule_input_key=schedule_input_key,
+            image=image,
+            repository=repository,
+            tag=tag,
+        )
+        fargate = compute == "fargate"
+
+        self.vpc: ec2.IVpc = vpc or self._vpc(
+            vpc_cidr, log_retention, removal_policy, ec2_capacity=not fargate
+        )
+        # A created VPC has isolated subnets only; a given one is expected to have egress.
+        subnets = vpc_subnets or ec2.SubnetSelection(
+            subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
+            if vpc is not None
+            else ec2.SubnetType.PRIVATE_ISOLATED
+        )
+        self.security_group = self._security_group()
+        self.compute_environments = self._compute_environments(
+            fargate=fargate,
+            spot=spot,
+            on_demand_fallback=on_demand_fallback,
+            instance_classes=instance_classes,
+            max_vcpus=max_vcpus,
+            spot_max_vcpus=spot_max_vcpus or max_vcpus,
+            subnets=subnets,
+            arm=arm,
+        )
+        self.job_queue = self._job_queue(priority)
+
+        self.bucket: s3.IBucket = bucket or self._bucket(
+            bucket_props, removal_policy, output_prefix, output_expiration
+        )
+        self.job_role = self._job_role()
+        self._grant_job_access(input_prefix, output_prefix)
+        self.log_group = self._log_group(log_retention, removal_policy)
+        container = self._container(
+            fargate=fargate,
+            image=self._image(image, repository, tag, container_path, arm),
+            arm=arm,
+            vcpus=vcpus,
+            memory=memory or Size.gibibytes(2),
+        )
+        self.job_definition = self._job_definition(
+            container,
+            timeout=timeout or Duration.hours(1),
+            retry_attempts=retry_attempts,
+            input_prefix=input_prefix,
+            output_prefix=output_prefix,
+        )
+
+        self.alarm_topic = ensure_alarm_topic(
+            self, "AlarmTopic", topic=alarm_topic, email=alarm_email
+        )
+        self.failed_rule = self._failed_jobs_rule()
+        self.schedule_rule: events.Rule | None = None
+        if schedule is not None:
+            self.schedule_rule = self._schedule(schedule, schedule_input_key, array_size)
+
+    # -- props --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_props(
+        *,
+        compute: str,
+        retry_attempts: int,
+        array_size: int,
+        max_vcpus: int,
+        timeout: Duration | None,
+        vcpus: float,
+        memory: Size | None,
+        input_prefix: str,
+        output_prefix: str,
+        schedule: events.Schedule | None,
+        schedule_input_key: str,
+        image: ecs.ContainerImage | None,
+        repository: ecr.IRepository | None,
+        tag: str | None,
+    ) -> None:
+        """Refuse a wrong value in one line that names it, before anything is built: most would
+        otherwise fail only at deploy, or (a schedule key the job may not read) at every run."""
         if compute not in ("fargate", "ec2"):
             raise ConfigError(f"compute={compute!r}: expected 'fargate' or 'ec2'")
         if not 1 <= retry_attempts <= 10:
@@ -222,80 +313,8 @@ class BatchJobQueue(Construct):
             )
         if repository is not None and image is None and not tag:
             raise ConfigError("repository needs a tag (an immutable one, such as a git sha)")
-        fargate = compute == "fargate"
 
-        created_vpc: ec2.Vpc | None = None
-        if vpc is None:
-            created_vpc = self._vpc(
-                vpc_cidr, log_retention, removal_policy, ec2_capacity=not fargate
-            )
-            vpc = created_vpc
-        self.vpc: ec2.IVpc = vpc
-        subnets = vpc_subnets or ec2.SubnetSelection(
-            subnet_type=ec2.SubnetType.PRIVATE_ISOLATED
-            if created_vpc is not None
-            else ec2.SubnetType.PRIVATE_WITH_EGRESS
-        )
-        self.security_group = ec2.SecurityGroup(
-            self,
-            "JobSecurityGroup",
-            vpc=vpc,
-            description="Batch jobs: no inbound; outbound HTTPS to AWS APIs",
-            allow_all_outbound=False,
-        )
-        self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "AWS APIs")
-
-        self.compute_environments = self._compute_environments(
-            fargate=fargate,
-            spot=spot,
-            on_demand_fallback=on_demand_fallback,
-            instance_classes=instance_classes,
-            max_vcpus=max_vcpus,
-            spot_max_vcpus=spot_max_vcpus or max_vcpus,
-            subnets=subnets,
-            arm=arm,
-        )
-        self.job_queue = batch.JobQueue(self, "JobQueue", priority=priority)
-        for order, environment in enumerate(self.compute_environments, start=1):
-            self.job_queue.add_compute_environment(environment, order)
-
-        self.bucket: s3.IBucket = bucket or self._bucket(
-            bucket_props, removal_policy, output_prefix, output_expiration
-        )
-        self.job_role = iam.Role(
-            self,
-            "JobRole",
-            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
-            description="The compounds job: read its input prefix, write its output prefix",
-        )
-        self._grant_job_access(input_prefix, output_prefix)
-
-        self.log_group = logs.LogGroup(
-            self, "JobLogs", retention=log_retention, removal_policy=removal_policy
-        )
-        exempt_log_group(self.log_group, holds="the job's logs (progress and errors, no data)")
-        container_image = self._image(image, repository, tag, container_path, arm)
-        self.job_definition = self._job_definition(
-            fargate=fargate,
-            image=container_image,
-            arm=arm,
-            vcpus=vcpus,
-            memory=memory or Size.gibibytes(2),
-            timeout=timeout or Duration.hours(1),
-            retry_attempts=retry_attempts,
-            input_prefix=input_prefix,
-            output_prefix=output_prefix,
-        )
-
-        self.alarm_topic = ensure_alarm_topic(
-            self, "AlarmTopic", topic=alarm_topic, email=alarm_email
-        )
-        self.failed_rule = self._failed_jobs_rule()
-        self.schedule_rule: events.Rule | None = None
-        if schedule is not None:
-            self.schedule_rule = self._schedule(schedule, schedule_input_key, array_size)
-
-    # -- pieces -------------------------------------------------------------------------------
+    # -- network and compute ------------------------------------------------------------------
 
     def _vpc(
         self,
@@ -326,6 +345,19 @@ class BatchJobQueue(Construct):
         add_vpc_endpoints(self, vpc, cidr=cidr, services=services)
         return vpc
 
+    def _security_group(self) -> ec2.SecurityGroup:
+        """One security group for every job: nothing may connect to a job, and a job may reach
+        AWS APIs over HTTPS and nothing else (no database, no other port)."""
+        security_group = ec2.SecurityGroup(
+            self,
+            "JobSecurityGroup",
+            vpc=self.vpc,
+            description="Batch jobs: no inbound; outbound HTTPS to AWS APIs",
+            allow_all_outbound=False,
+        )
+        security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "AWS APIs")
+        return security_group
+
     def _compute_environments(
         self,
         *,
@@ -354,48 +386,71 @@ class BatchJobQueue(Construct):
             if fargate:
                 environment = batch.FargateComputeEnvironment(self, f"Fargate{name}", **common)
             else:
-                classes = list(instance_classes or [])
-                environment = batch.ManagedEc2EcsComputeEnvironment(
-                    self,
-                    f"Ec2{name}",
-                    **common,
-                    minv_cpus=0,
-                    # The ECS-optimized Amazon Linux 2023 AMI (Batch picks x86_64 or arm64 by
-                    # instance type), named so that it does not rest on a feature flag: AL2,
-                    # the fallback without it, reached end of support in June 2026. Instances
-                    # move to the latest version of it on each update.
-                    images=[batch.EcsMachineImage(image_type=batch.EcsMachineImageType.ECS_AL2023)],
-                    update_to_latest_image_version=True,
-                    instance_classes=classes or None,
-                    # Not Batch's "optimal" (C4, M4, R4: old, and x86 only, so an arm64 image
-                    # would wait in RUNNABLE for ever) but its current defaults for the image's
-                    # architecture: m6i/c6i/r6i/c7i or m6g/c6g/r6g/c7g.
-                    default_instance_classes=None
-                    if classes
-                    else [
-                        batch.DefaultInstanceClass.ARM64
-                        if arm
-                        else batch.DefaultInstanceClass.X86_64
-                    ],
-                    # Unset, not False, with default classes: CDK renders the defaults in place
-                    # of "optimal" then, but its validation ignores default classes and rejects
-                    # False with no classes (aws-cdk-lib 2.275).
-                    use_optimal_instance_classes=False if classes else None,
-                    allocation_strategy=batch.AllocationStrategy.SPOT_PRICE_CAPACITY_OPTIMIZED
-                    if use_spot
-                    else batch.AllocationStrategy.BEST_FIT_PROGRESSIVE,
+                environment = self._ec2_environment(
+                    f"Ec2{name}", common, spot=use_spot, instance_classes=instance_classes, arm=arm
                 )
-                if environment.instance_role is not None:
-                    acknowledge(
-                        environment.instance_role,
-                        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-                        "AmazonEC2ContainerServiceforEC2Role]",
-                        "The ECS container instance role Batch documents for EC2 compute: it "
-                        "lets the ECS agent register the instance and pull images; jobs get "
-                        "their own job role.",
-                    )
             created.append(environment)
         return created
+
+    def _ec2_environment(
+        self,
+        id: str,
+        common: Mapping[str, Any],
+        *,
+        spot: bool,
+        instance_classes: Sequence[ec2.InstanceClass] | None,
+        arm: bool,
+    ) -> batch.ManagedEc2EcsComputeEnvironment:
+        """EC2 instances that Batch starts for queued jobs and stops when the queue is empty
+        (0 vCPUs minimum): instance classes to size by, an AMI that stays supported, and the
+        cheapest Spot pools least likely to be reclaimed."""
+        classes = list(instance_classes or [])
+        environment = batch.ManagedEc2EcsComputeEnvironment(
+            self,
+            id,
+            **common,
+            minv_cpus=0,
+            # The ECS-optimized Amazon Linux 2023 AMI (Batch picks x86_64 or arm64 by
+            # instance type), named so that it does not rest on a feature flag: AL2,
+            # the fallback without it, reached end of support in June 2026. Instances
+            # move to the latest version of it on each update.
+            images=[batch.EcsMachineImage(image_type=batch.EcsMachineImageType.ECS_AL2023)],
+            update_to_latest_image_version=True,
+            instance_classes=classes or None,
+            # Not Batch's "optimal" (C4, M4, R4: old, and x86 only, so an arm64 image
+            # would wait in RUNNABLE for ever) but its current defaults for the image's
+            # architecture: m6i/c6i/r6i/c7i or m6g/c6g/r6g/c7g.
+            default_instance_classes=None
+            if classes
+            else [batch.DefaultInstanceClass.ARM64 if arm else batch.DefaultInstanceClass.X86_64],
+            # Unset, not False, with default classes: CDK renders the defaults in place
+            # of "optimal" then, but its validation ignores default classes and rejects
+            # False with no classes (aws-cdk-lib 2.275).
+            use_optimal_instance_classes=False if classes else None,
+            allocation_strategy=batch.AllocationStrategy.SPOT_PRICE_CAPACITY_OPTIMIZED
+            if spot
+            else batch.AllocationStrategy.BEST_FIT_PROGRESSIVE,
+        )
+        if environment.instance_role is not None:
+            acknowledge(
+                environment.instance_role,
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AmazonEC2ContainerServiceforEC2Role]",
+                "The ECS container instance role Batch documents for EC2 compute: it "
+                "lets the ECS agent register the instance and pull images; jobs get "
+                "their own job role.",
+            )
+        return environment
+
+    def _job_queue(self, priority: int) -> batch.JobQueue:
+        """The queue jobs are submitted to; it offers each job to the compute environments in
+        the order given, so Spot is tried before on-demand is paid for."""
+        job_queue = batch.JobQueue(self, "JobQueue", priority=priority)
+        for order, environment in enumerate(self.compute_environments, start=1):
+            job_queue.add_compute_environment(environment, order)
+        return job_queue
+
+    # -- data and the job ---------------------------------------------------------------------
 
     def _bucket(
         self,
@@ -404,6 +459,8 @@ class BatchJobQueue(Construct):
         output_prefix: str,
         output_expiration: Duration | None,
     ) -> s3.Bucket:
+        """Where inputs are uploaded and outputs written: private, TLS-only, access-logged to a
+        bucket of its own, and outputs expired so that reruns do not pile up storage."""
         secure = secure_bucket_props(removal_policy)
         if "server_access_logs_bucket" not in (overrides or {}):
             secure["server_access_logs_bucket"] = access_logs_bucket(
@@ -447,6 +504,16 @@ class BatchJobQueue(Construct):
         exempt_bucket_extras(bucket, "job inputs and outputs")
         return bucket
 
+    def _job_role(self) -> iam.Role:
+        """The job's own identity, separate from the execution role that pulls the image and
+        writes logs, so that what the code may do is exactly what ``_grant_job_access`` says."""
+        return iam.Role(
+            self,
+            "JobRole",
+            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+            description="The compounds job: read its input prefix, write its output prefix",
+        )
+
     def _grant_job_access(self, input_prefix: str, output_prefix: str) -> None:
         """Exactly GetObject under the input prefix and PutObject under the output prefix.
 
@@ -482,6 +549,17 @@ class BatchJobQueue(Construct):
             self.bucket.encryption_key.grant_decrypt(self.job_role)
             self.bucket.encryption_key.grant_encrypt(self.job_role)
 
+    def _log_group(
+        self, retention: logs.RetentionDays, removal_policy: RemovalPolicy
+    ) -> logs.LogGroup:
+        """A log group of the queue's own, so its retention and removal are the caller's choice
+        (Batch's default group, /aws/batch/job, is shared and kept forever)."""
+        log_group = logs.LogGroup(
+            self, "JobLogs", retention=retention, removal_policy=removal_policy
+        )
+        exempt_log_group(log_group, holds="the job's logs (progress and errors, no data)")
+        return log_group
+
     def _image(
         self,
         image: ecs.ContainerImage | None,
@@ -490,6 +568,8 @@ class BatchJobQueue(Construct):
         directory: str | Path,
         arm: bool,
     ) -> ecs.ContainerImage:
+        """The image given, a repository's immutable tag, or ``container_path`` built as an
+        asset by ``cdk deploy`` (never at synth) for the jobs' architecture."""
         if image is not None:
             return image
         if repository is not None and tag:
@@ -503,7 +583,7 @@ class BatchJobQueue(Construct):
         )
         return ecs.ContainerImage.from_docker_image_asset(asset)
 
-    def _job_definition(
+    def _container(
         self,
         *,
         fargate: bool,
@@ -511,11 +591,9 @@ class BatchJobQueue(Construct):
         arm: bool,
         vcpus: float,
         memory: Size,
-        timeout: Duration,
-        retry_attempts: int,
-        input_prefix: str,
-        output_prefix: str,
-    ) -> batch.EcsJobDefinition:
+    ) -> batch.IEcsContainerDefinition:
+        """The job's container: the job role, not root, a read-only root filesystem (and on
+        Fargate no public IP), and a command Batch completes from each submission's parameters."""
         # Batch substitutes Ref::<name> from the submission's parameters, so one definition
         # serves every input; the defaults point at the scheduled run's object.
         command = [
@@ -538,9 +616,8 @@ class BatchJobQueue(Construct):
             "environment": {"PYTHONUNBUFFERED": "1"},
             "logging": ecs.LogDriver.aws_logs(stream_prefix="compounds", log_group=self.log_group),
         }
-        container: batch.IEcsContainerDefinition
         if fargate:
-            container = batch.EcsFargateContainerDefinition(
+            return batch.EcsFargateContainerDefinition(
                 self,
                 "Container",
                 **common,
@@ -549,8 +626,20 @@ class BatchJobQueue(Construct):
                 if arm
                 else ecs.CpuArchitecture.X86_64,
             )
-        else:
-            container = batch.EcsEc2ContainerDefinition(self, "Container", **common)
+        return batch.EcsEc2ContainerDefinition(self, "Container", **common)
+
+    def _job_definition(
+        self,
+        container: batch.IEcsContainerDefinition,
+        *,
+        timeout: Duration,
+        retry_attempts: int,
+        input_prefix: str,
+        output_prefix: str,
+    ) -> batch.EcsJobDefinition:
+        """Retries for what capacity did to the job (Spot reclaims, image pulls, task start-up),
+        never for what the job did itself; a timeout per attempt; defaults for the parameters
+        that point at the bucket's input and output prefixes."""
         bucket = self.bucket.bucket_name
         definition = batch.EcsJobDefinition(
             self,
@@ -578,7 +667,11 @@ class BatchJobQueue(Construct):
             )
         return definition
 
+    # -- notifications and the schedule -------------------------------------------------------
+
     def _failed_jobs_rule(self) -> events.Rule:
+        """Batch reports a failed job as an EventBridge event; this rule turns each into one
+        message on the alarm topic, naming the job and Batch's reason."""
         rule = events.Rule(
             self,
             "FailedJobs",

@@ -129,12 +129,29 @@ class ContainerRepository(Construct):
         super().__init__(scope, id)
         if keep_tagged_images < 1:
             raise ConfigError(f"keep_tagged_images={keep_tagged_images}: expected 1 or more")
-        self.repository = ecr.Repository(
+        self.repository = self._repository(
+            repository_name, encryption_key, removal_policy, repository_props
+        )
+        self._expire_images(keep_tagged_images, untagged_expiry or Duration.days(7))
+        self._allow_pulls(pull_account_ids)
+        self.repository_uri: str = self.repository.repository_uri
+        self.repository_arn: str = self.repository.repository_arn
+
+    def _repository(
+        self,
+        name: str | None,
+        encryption_key: kms.IKey | None,
+        removal_policy: RemovalPolicy,
+        overrides: Mapping[str, Any] | None,
+    ) -> ecr.Repository:
+        """Scanned on push (a known CVE shows up before the image runs), immutable tags (a
+        deploy of ``v1.4.2`` is repeatable and auditable), encrypted at rest."""
+        repository = ecr.Repository(
             self,
             "Repository",
             **merge_props(
                 {
-                    "repository_name": repository_name,
+                    "repository_name": name,
                     "image_scan_on_push": True,
                     "image_tag_mutability": ecr.TagMutability.IMMUTABLE,
                     "encryption": ecr.RepositoryEncryption.KMS
@@ -145,15 +162,28 @@ class ContainerRepository(Construct):
                     # ECR refuses to delete a repository that holds images; DESTROY means both.
                     "empty_on_delete": removal_policy == RemovalPolicy.DESTROY,
                 },
-                repository_props,
+                overrides,
             ),
         )
+        if encryption_key is None:
+            exempt(
+                repository,
+                "Images are encrypted at rest with AES-256 under ECR's own keys; they hold "
+                "code, not data, and pulls are authorized by IAM. A KMS key (encryption_key) "
+                "adds $1/month plus a call per layer pulled.",
+                checkov="CKV_AWS_136",
+            )
+        return repository
+
+    def _expire_images(self, keep_tagged_images: int, untagged_expiry: Duration) -> None:
+        """Lifecycle rules that bound the storage bill: every push and failed build leaves
+        layers behind, and only the newest tagged images are ever rolled back to."""
         # Lower priority numbers are evaluated first; the rule on all tagged images goes last.
         self.repository.add_lifecycle_rule(
             description="Expire untagged images (superseded pushes, failed builds)",
             rule_priority=1,
             tag_status=ecr.TagStatus.UNTAGGED,
-            max_image_age=untagged_expiry or Duration.days(7),
+            max_image_age=untagged_expiry,
         )
         self.repository.add_lifecycle_rule(
             description=f"Keep the newest {keep_tagged_images} tagged images",
@@ -162,18 +192,12 @@ class ContainerRepository(Construct):
             tag_pattern_list=["*"],
             max_image_count=keep_tagged_images,
         )
-        if encryption_key is None:
-            exempt(
-                self.repository,
-                "Images are encrypted at rest with AES-256 under ECR's own keys; they hold "
-                "code, not data, and pulls are authorized by IAM. A KMS key (encryption_key) "
-                "adds $1/month plus a call per layer pulled.",
-                checkov="CKV_AWS_136",
-            )
-        for account in pull_account_ids:
+
+    def _allow_pulls(self, account_ids: Sequence[str]) -> None:
+        """Pull and nothing else for other accounts (e.g. production deploying what CI built
+        in a tooling account), through the repository's resource policy."""
+        for account in account_ids:
             self.repository.grant_pull(iam.AccountPrincipal(account))
-        self.repository_uri: str = self.repository.repository_uri
-        self.repository_arn: str = self.repository.repository_arn
 
     def image(self, tag: str) -> ecs.ContainerImage:
         """The image with ``tag`` in this repository, for a task definition."""
@@ -292,6 +316,94 @@ class FargateWebService(Construct):
         """
         super().__init__(scope, id)
         self._protect = removal_policy != RemovalPolicy.DESTROY
+        self._check_props(
+            image=image,
+            repository=repository,
+            image_tag=image_tag,
+            min_capacity=min_capacity,
+            max_capacity=max_capacity,
+            nat_gateways=nat_gateways,
+            cpu=cpu,
+            memory_mib=memory_mib,
+            allowed_cidrs=allowed_cidrs,
+            web_acl_arn=web_acl_arn,
+        )
+        arm = Architecture(architecture) == Architecture.ARM64
+
+        self.vpc, self.task_subnets, endpoints = self._network(
+            vpc=vpc,
+            cluster=cluster,
+            cidr=vpc_cidr,
+            nat_gateways=nat_gateways,
+            task_subnets=task_subnets,
+            ec2_capacity=capacity == Capacity.EC2,
+            secrets=bool(secrets),
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+        )
+        self.cluster: ecs.ICluster = cluster or self._cluster()
+
+        self.log_group = self._log_group(log_retention, removal_policy)
+        self.task_role = self._task_role()
+        self.task_definition = self._task_definition(capacity, cpu, memory_mib, arm)
+        container_image, version = self._image(image, repository, image_tag, image_directory, arm)
+        self.container = self._container(
+            container_image,
+            version=version,
+            port=container_port,
+            user=container_user,
+            memory_mib=memory_mib,
+            environment=environment,
+            secrets=secrets,
+            health_check_command=health_check_command,
+        )
+
+        self.capacity_provider_strategies = self._capacity(
+            capacity, on_demand_base, spot_weight, instance_type, max_instances, arm
+        )
+        self.service: ecs.BaseService = self._service(capacity, desired_count=min_capacity)
+        self._start_after_prerequisites(endpoints)
+        self._grant_execution_role_acknowledgement()
+
+        self.load_balancer = self._load_balancer(internet_facing, allowed_cidrs, certificate)
+        self.target_group = self._target_group(container_port, health_check_path)
+        self.listener = self._listeners(certificate)
+        self.service.attach_to_application_target_group(self.target_group)
+        self.access_logs_bucket = access_logs_bucket or self._access_logs_bucket(
+            removal_policy, access_logs_expiry or Duration.days(90)
+        )
+        self._log_access(self.access_logs_bucket, prefix="alb")
+        if web_acl_arn:
+            self._associate_web_acl(web_acl_arn)
+        scheme = "https" if certificate else "http"
+        self.url: str = f"{scheme}://{self.load_balancer.load_balancer_dns_name}"
+
+        self.scaling = self._scaling(
+            min_capacity, max_capacity, cpu_target_percent, requests_per_target
+        )
+        self.alarm_topic = ensure_alarm_topic(
+            self, "AlarmTopic", topic=alarm_topic, email=alarm_email
+        )
+        self.alarms = self._alarms(self.alarm_topic)
+
+    # -- props --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_props(
+        *,
+        image: ecs.ContainerImage | None,
+        repository: ContainerRepository | ecr.IRepository | None,
+        image_tag: str | None,
+        min_capacity: int,
+        max_capacity: int,
+        nat_gateways: int,
+        cpu: int,
+        memory_mib: int,
+        allowed_cidrs: Sequence[str],
+        web_acl_arn: str | None,
+    ) -> None:
+        """Refuse a wrong value in one line that names it, before anything is built (a missing
+        ``image_tag`` would otherwise silently deploy the default image instead)."""
         if repository is not None and image is None and not image_tag:
             raise ConfigError("image_tag is required with repository (tags are immutable)")
         if not 1 <= min_capacity <= max_capacity:
@@ -307,192 +419,46 @@ class FargateWebService(Construct):
             check("allowed_cidrs", cidr, cidr_error(cidr))
         if web_acl_arn is not None:
             check("web_acl_arn", web_acl_arn, arn_error(web_acl_arn, "wafv2", "regional/webacl/"))
-        arm = Architecture(architecture) == Architecture.ARM64
 
-        created_vpc: ec2.Vpc | None = None
+    # -- network ------------------------------------------------------------------------------
+
+    def _network(
+        self,
+        *,
+        vpc: ec2.IVpc | None,
+        cluster: ecs.ICluster | None,
+        cidr: str,
+        nat_gateways: int,
+        task_subnets: ec2.SubnetSelection | None,
+        ec2_capacity: bool,
+        secrets: bool,
+        log_retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+    ) -> tuple[ec2.IVpc, ec2.SubnetSelection | None, list[ec2.IVpcEndpoint]]:
+        """The VPC, the tasks' subnets, and the VPC endpoints the tasks must wait for.
+
+        A given cluster brings its VPC, and a given VPC its own way out (NAT or endpoints):
+        both are used as they are. Only a VPC created here gets a default for the task subnets
+        (isolated without NAT, private with it) and, without NAT, the endpoints that are the
+        tasks' only way to ECR and CloudWatch Logs.
+        """
         if cluster is not None:
-            self.vpc: ec2.IVpc = cluster.vpc
-        elif vpc is not None:
-            self.vpc = vpc
-        else:
-            created_vpc = self._vpc(vpc_cidr, nat_gateways, log_retention, removal_policy)
-            self.vpc = created_vpc
-        if task_subnets is None and created_vpc is not None:
+            return cluster.vpc, task_subnets, []
+        if vpc is not None:
+            return vpc, task_subnets, []
+        created = self._vpc(cidr, nat_gateways, log_retention, removal_policy)
+        if task_subnets is None:
             task_subnets = ec2.SubnetSelection(
                 subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
                 if nat_gateways
                 else ec2.SubnetType.PRIVATE_ISOLATED
             )
-        self.task_subnets = task_subnets
         endpoints: list[ec2.IVpcEndpoint] = []
-        if created_vpc is not None and not nat_gateways:
+        if not nat_gateways:
             endpoints = self._endpoints(
-                created_vpc,
-                cidr=vpc_cidr,
-                ec2_capacity=capacity == Capacity.EC2,
-                secrets=bool(secrets),
+                created, cidr=cidr, ec2_capacity=ec2_capacity, secrets=secrets
             )
-
-        self.cluster: ecs.ICluster = cluster or ecs.Cluster(
-            self,
-            "Cluster",
-            vpc=self.vpc,
-            container_insights_v2=ecs.ContainerInsights.ENABLED,
-            enable_fargate_capacity_providers=True,
-        )
-
-        self.log_group = logs.LogGroup(
-            self, "Logs", retention=log_retention, removal_policy=removal_policy
-        )
-        exempt_log_group(self.log_group, holds="the web app's logs (requests, errors)")
-        self.task_role = iam.Role(
-            self,
-            "TaskRole",
-            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
-            description="The web app's own permissions: none until its construct grants some",
-        )
-        self.task_definition = ecs.TaskDefinition(
-            self,
-            "TaskDefinition",
-            compatibility=ecs.Compatibility.EC2_AND_FARGATE
-            if capacity == Capacity.EC2
-            else ecs.Compatibility.FARGATE,
-            network_mode=ecs.NetworkMode.AWS_VPC,
-            cpu=str(cpu),
-            memory_mib=str(memory_mib),
-            runtime_platform=ecs.RuntimePlatform(
-                cpu_architecture=ecs.CpuArchitecture.ARM64 if arm else ecs.CpuArchitecture.X86_64,
-                operating_system_family=ecs.OperatingSystemFamily.LINUX,
-            ),
-            task_role=self.task_role,
-        )
-        image, version = self._image(image, repository, image_tag, image_directory, arm)
-        self.container = self.task_definition.add_container(
-            "web",
-            image=image,
-            essential=True,
-            port_mappings=[ecs.PortMapping(container_port=container_port, name="http")],
-            readonly_root_filesystem=True,
-            # Not root, whatever the image says; the default is the web image's own USER.
-            user=container_user,
-            # A hard limit: a leaking app is killed and replaced, not left to starve the task.
-            memory_limit_mib=memory_mib,
-            environment={
-                "PORT": str(container_port),
-                "APP_VERSION": version,
-                **(environment or {}),
-            },
-            secrets=dict(secrets or {}),
-            health_check=ecs.HealthCheck(
-                command=list(health_check_command),
-                interval=Duration.seconds(15),
-                timeout=Duration.seconds(5),
-                retries=3,
-                start_period=Duration.seconds(15),
-            ),
-            # More than the app's graceful-shutdown time (20 s) between SIGTERM and SIGKILL.
-            stop_timeout=Duration.seconds(30),
-            logging=ecs.LogDrivers.aws_logs(
-                stream_prefix="web",
-                log_group=self.log_group,
-                # A full log buffer must not block the app's writes (and stall requests).
-                mode=ecs.AwsLogDriverMode.NON_BLOCKING,
-            ),
-        )
-        acknowledge(
-            self.task_definition,
-            "AwsSolutions-ECS2",
-            "The environment holds non-secret settings only (port, version, the caller's plain "
-            "config); secrets go through the secrets prop, injected by ECS at task start.",
-        )
-
-        self.capacity_provider_strategies = self._capacity(
-            capacity, on_demand_base, spot_weight, instance_type, max_instances, arm
-        )
-        service_props: dict[str, Any] = {
-            "cluster": self.cluster,
-            "task_definition": self.task_definition,
-            "desired_count": min_capacity,
-            "vpc_subnets": self.task_subnets,
-            # Tasks in public subnets (a VPC without private ones) have no NAT: only a public IP
-            # lets them reach ECR and CloudWatch Logs. Their security group still admits only
-            # the ALB. EC2 (awsvpc) tasks cannot have one; their VPC needs NAT or endpoints.
-            "assign_public_ip": capacity != Capacity.EC2
-            and self._selected_task_subnets().has_public,
-            "capacity_provider_strategies": self.capacity_provider_strategies,
-            "circuit_breaker": ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
-            "min_healthy_percent": 100,
-            "max_healthy_percent": 200,
-            "health_check_grace_period": Duration.seconds(60),
-            "propagate_tags": ecs.PropagatedTagSource.SERVICE,
-        }
-        self.service: ecs.BaseService = (
-            ecs.Ec2Service(self, "Service", **service_props)
-            if capacity == Capacity.EC2
-            else ecs.FargateService(self, "Service", **service_props)
-        )
-        # CloudFormation knows none of these orderings from references. Without them the first
-        # tasks can start before the VPC endpoints (or the NAT route) exist, or before the
-        # execution role's policy lets them pull, and fail; three failed tasks trip the circuit
-        # breaker and fail the first deploy. And ECS refuses a service whose capacity providers
-        # are not yet associated with the cluster.
-        prerequisites: list[IDependable] = [
-            self._selected_task_subnets().internet_connectivity_established,
-            *endpoints,
-            # The whole cluster construct: ClusterCapacityProviderAssociations is its child.
-            self.cluster,
-        ]
-        if self.task_definition.execution_role is not None:
-            # The role construct, so its DefaultPolicy too (the ARN reference is the role only).
-            prerequisites.append(self.task_definition.execution_role)
-        # On the CfnService only: its security group and scaling target need not wait.
-        self.service.node.find_child("Service").node.add_dependency(*prerequisites)
-        self._grant_execution_role_acknowledgement()
-
-        self.load_balancer, self.listener, self.target_group = self._load_balancer(
-            internet_facing=internet_facing,
-            allowed_cidrs=allowed_cidrs,
-            certificate=certificate,
-            container_port=container_port,
-            health_check_path=health_check_path,
-        )
-        self.access_logs_bucket = access_logs_bucket or self._access_logs_bucket(
-            removal_policy, access_logs_expiry or Duration.days(90)
-        )
-        self._log_access(self.access_logs_bucket, prefix="alb")
-        if web_acl_arn:
-            wafv2.CfnWebACLAssociation(
-                self,
-                "WebAcl",
-                resource_arn=self.load_balancer.load_balancer_arn,
-                web_acl_arn=web_acl_arn,
-            )
-        scheme = "https" if certificate else "http"
-        self.url: str = f"{scheme}://{self.load_balancer.load_balancer_dns_name}"
-
-        self.scaling = self.service.auto_scale_task_count(
-            min_capacity=min_capacity, max_capacity=max_capacity
-        )
-        self.scaling.scale_on_cpu_utilization(
-            "CpuScaling",
-            target_utilization_percent=cpu_target_percent,
-            scale_in_cooldown=Duration.minutes(5),
-            scale_out_cooldown=Duration.minutes(1),
-        )
-        self.scaling.scale_on_request_count(
-            "RequestScaling",
-            requests_per_target=requests_per_target,
-            target_group=self.target_group,
-            scale_in_cooldown=Duration.minutes(5),
-            scale_out_cooldown=Duration.minutes(1),
-        )
-
-        self.alarm_topic = ensure_alarm_topic(
-            self, "AlarmTopic", topic=alarm_topic, email=alarm_email
-        )
-        self.alarms = self._alarms(self.alarm_topic)
-
-    # -- pieces -------------------------------------------------------------------------------
+        return created, task_subnets, endpoints
 
     def _vpc(
         self,
@@ -501,6 +467,8 @@ class FargateWebService(Construct):
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
     ) -> ec2.Vpc:
+        """Two zones, public subnets for the ALB only, and the tasks in subnets of their own that
+        have no route to the internet unless NAT gateways were asked for."""
         return flow_logged_vpc(
             self,
             "Vpc",
@@ -558,6 +526,60 @@ class FargateWebService(Construct):
             subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
         )
 
+    def _cluster(self) -> ecs.Cluster:
+        """A cluster of this service's own, with Container Insights (per-task CPU, memory and
+        network, for finding the task that misbehaves) and the Fargate capacity providers that
+        the FARGATE and FARGATE_SPOT strategies name."""
+        return ecs.Cluster(
+            self,
+            "Cluster",
+            vpc=self.vpc,
+            container_insights_v2=ecs.ContainerInsights.ENABLED,
+            enable_fargate_capacity_providers=True,
+        )
+
+    # -- the task -----------------------------------------------------------------------------
+
+    def _log_group(
+        self, retention: logs.RetentionDays, removal_policy: RemovalPolicy
+    ) -> logs.LogGroup:
+        """A log group of the service's own, so its retention and removal are the caller's
+        choice (the awslogs driver would otherwise create one that is kept forever)."""
+        log_group = logs.LogGroup(self, "Logs", retention=retention, removal_policy=removal_policy)
+        exempt_log_group(log_group, holds="the web app's logs (requests, errors)")
+        return log_group
+
+    def _task_role(self) -> iam.Role:
+        """The app's own identity, empty: least privilege starts at nothing, and the caller
+        grants what the app needs (``service.task_role``, ``bucket.grant_read(...)``)."""
+        return iam.Role(
+            self,
+            "TaskRole",
+            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+            description="The web app's own permissions: none until its construct grants some",
+        )
+
+    def _task_definition(
+        self, capacity: Capacity, cpu: int, memory_mib: int, arm: bool
+    ) -> ecs.TaskDefinition:
+        """One task definition for every capacity: awsvpc networking gives each task its own
+        network interface and security group, so the ALB targets tasks by IP either way."""
+        return ecs.TaskDefinition(
+            self,
+            "TaskDefinition",
+            compatibility=ecs.Compatibility.EC2_AND_FARGATE
+            if capacity == Capacity.EC2
+            else ecs.Compatibility.FARGATE,
+            network_mode=ecs.NetworkMode.AWS_VPC,
+            cpu=str(cpu),
+            memory_mib=str(memory_mib),
+            runtime_platform=ecs.RuntimePlatform(
+                cpu_architecture=ecs.CpuArchitecture.ARM64 if arm else ecs.CpuArchitecture.X86_64,
+                operating_system_family=ecs.OperatingSystemFamily.LINUX,
+            ),
+            task_role=self.task_role,
+        )
+
     def _image(
         self,
         image: ecs.ContainerImage | None,
@@ -583,6 +605,58 @@ class FargateWebService(Construct):
         )
         return ecs.ContainerImage.from_docker_image_asset(asset), asset.asset_hash
 
+    def _container(
+        self,
+        image: ecs.ContainerImage,
+        *,
+        version: str,
+        port: int,
+        user: str,
+        memory_mib: int,
+        environment: Mapping[str, str] | None,
+        secrets: Mapping[str, ecs.Secret] | None,
+        health_check_command: Sequence[str],
+    ) -> ecs.ContainerDefinition:
+        """The app's container, as locked down as a web app allows: not root, a read-only root
+        filesystem, a hard memory limit, its own health check, secrets injected by ECS."""
+        container = self.task_definition.add_container(
+            "web",
+            image=image,
+            essential=True,
+            port_mappings=[ecs.PortMapping(container_port=port, name="http")],
+            readonly_root_filesystem=True,
+            # Not root, whatever the image says; the default is the web image's own USER.
+            user=user,
+            # A hard limit: a leaking app is killed and replaced, not left to starve the task.
+            memory_limit_mib=memory_mib,
+            environment={"PORT": str(port), "APP_VERSION": version, **(environment or {})},
+            secrets=dict(secrets or {}),
+            health_check=ecs.HealthCheck(
+                command=list(health_check_command),
+                interval=Duration.seconds(15),
+                timeout=Duration.seconds(5),
+                retries=3,
+                start_period=Duration.seconds(15),
+            ),
+            # More than the app's graceful-shutdown time (20 s) between SIGTERM and SIGKILL.
+            stop_timeout=Duration.seconds(30),
+            logging=ecs.LogDrivers.aws_logs(
+                stream_prefix="web",
+                log_group=self.log_group,
+                # A full log buffer must not block the app's writes (and stall requests).
+                mode=ecs.AwsLogDriverMode.NON_BLOCKING,
+            ),
+        )
+        acknowledge(
+            self.task_definition,
+            "AwsSolutions-ECS2",
+            "The environment holds non-secret settings only (port, version, the caller's plain "
+            "config); secrets go through the secrets prop, injected by ECS at task start.",
+        )
+        return container
+
+    # -- capacity and the service -------------------------------------------------------------
+
     def _capacity(
         self,
         capacity: Capacity,
@@ -592,6 +666,8 @@ class FargateWebService(Construct):
         max_instances: int,
         arm: bool,
     ) -> list[ecs.CapacityProviderStrategy]:
+        """Where ECS places the tasks: the service names capacity providers rather than a
+        launch type, so Fargate Spot and an EC2 Auto Scaling group are one prop away."""
         if capacity == Capacity.FARGATE:
             return [ecs.CapacityProviderStrategy(capacity_provider="FARGATE", weight=1)]
         if capacity == Capacity.FARGATE_SPOT:
@@ -625,13 +701,46 @@ class FargateWebService(Construct):
             assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
             description="ECS container instances: register with the cluster, pull, log",
         )
+        group = autoscaling.AutoScalingGroup(
+            self,
+            "Instances",
+            vpc=self.vpc,
+            vpc_subnets=self.task_subnets,
+            launch_template=self._launch_template(role, instance_type, arm),
+            min_capacity=0,
+            max_capacity=max_instances,
+        )
+        acknowledge(
+            group,
+            "AwsSolutions-AS3",
+            "ECS managed scaling launches and terminates these instances; ECS service events and "
+            "the service's alarms report what matters, per-instance notifications would be noise.",
+        )
+        provider = ecs.AsgCapacityProvider(
+            self,
+            "CapacityProvider",
+            auto_scaling_group=group,
+            enable_managed_scaling=True,
+            enable_managed_termination_protection=True,
+            enable_managed_draining=True,
+            target_capacity_percent=100,
+        )
+        cluster.add_asg_capacity_provider(provider)
+        self._acknowledge_agent_policy(role)
+        return provider
+
+    def _launch_template(
+        self, role: iam.IRole, instance_type: ec2.InstanceType | None, arm: bool
+    ) -> ec2.LaunchTemplate:
+        """Hardened container instances: IMDSv2 only, with a hop limit that keeps the awsvpc
+        tasks away from the instance's credentials, and an encrypted root volume."""
         security_group = ec2.SecurityGroup(
             self,
             "InstanceSecurityGroup",
             vpc=self.vpc,
             description="ECS container instances (tasks have their own security group)",
         )
-        template = ec2.LaunchTemplate(
+        return ec2.LaunchTemplate(
             self,
             "InstanceTemplate",
             instance_type=instance_type or ec2.InstanceType("t4g.medium" if arm else "t3.medium"),
@@ -653,31 +762,10 @@ class FargateWebService(Construct):
                 )
             ],
         )
-        group = autoscaling.AutoScalingGroup(
-            self,
-            "Instances",
-            vpc=self.vpc,
-            vpc_subnets=self.task_subnets,
-            launch_template=template,
-            min_capacity=0,
-            max_capacity=max_instances,
-        )
-        acknowledge(
-            group,
-            "AwsSolutions-AS3",
-            "ECS managed scaling launches and terminates these instances; ECS service events and "
-            "the service's alarms report what matters, per-instance notifications would be noise.",
-        )
-        provider = ecs.AsgCapacityProvider(
-            self,
-            "CapacityProvider",
-            auto_scaling_group=group,
-            enable_managed_scaling=True,
-            enable_managed_termination_protection=True,
-            enable_managed_draining=True,
-            target_capacity_percent=100,
-        )
-        cluster.add_asg_capacity_provider(provider)
+
+    def _acknowledge_agent_policy(self, role: iam.IRole) -> None:
+        """The wildcards CDK writes into the container instances' ECS agent policy, each
+        explained, so that cdk-nag's IAM5 stays meaningful for the rest of the stack."""
         policy = role.node.try_find_child("DefaultPolicy")
         if policy is not None:
             acknowledge(
@@ -694,9 +782,54 @@ class FargateWebService(Construct):
                 "CDK's ECS agent policy: ecs:Submit* is the agent's three state-change calls "
                 "(attachment, container, task), on this cluster only.",
             )
-        return provider
+
+    def _service(self, capacity: Capacity, *, desired_count: int) -> ecs.BaseService:
+        """Deployments that never run fewer tasks than before (100% to 200% healthy) and roll
+        themselves back (circuit breaker) when new tasks fail their health checks, so a bad
+        image never takes the site down."""
+        service_props: dict[str, Any] = {
+            "cluster": self.cluster,
+            "task_definition": self.task_definition,
+            "desired_count": desired_count,
+            "vpc_subnets": self.task_subnets,
+            # Tasks in public subnets (a VPC without private ones) have no NAT: only a public IP
+            # lets them reach ECR and CloudWatch Logs. Their security group still admits only
+            # the ALB. EC2 (awsvpc) tasks cannot have one; their VPC needs NAT or endpoints.
+            "assign_public_ip": capacity != Capacity.EC2
+            and self._selected_task_subnets().has_public,
+            "capacity_provider_strategies": self.capacity_provider_strategies,
+            "circuit_breaker": ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
+            "min_healthy_percent": 100,
+            "max_healthy_percent": 200,
+            "health_check_grace_period": Duration.seconds(60),
+            "propagate_tags": ecs.PropagatedTagSource.SERVICE,
+        }
+        if capacity == Capacity.EC2:
+            return ecs.Ec2Service(self, "Service", **service_props)
+        return ecs.FargateService(self, "Service", **service_props)
+
+    def _start_after_prerequisites(self, endpoints: Sequence[ec2.IVpcEndpoint]) -> None:
+        """Orderings CloudFormation cannot know from references.
+
+        Without them the first tasks can start before the VPC endpoints (or the NAT route)
+        exist, or before the execution role's policy lets them pull, and fail; three failed
+        tasks trip the circuit breaker and fail the first deploy. And ECS refuses a service
+        whose capacity providers are not yet associated with the cluster.
+        """
+        prerequisites: list[IDependable] = [
+            self._selected_task_subnets().internet_connectivity_established,
+            *endpoints,
+            # The whole cluster construct: ClusterCapacityProviderAssociations is its child.
+            self.cluster,
+        ]
+        if self.task_definition.execution_role is not None:
+            # The role construct, so its DefaultPolicy too (the ARN reference is the role only).
+            prerequisites.append(self.task_definition.execution_role)
+        # On the CfnService only: its security group and scaling target need not wait.
+        self.service.node.find_child("Service").node.add_dependency(*prerequisites)
 
     def _grant_execution_role_acknowledgement(self) -> None:
+        """The one wildcard in the execution role CDK builds, explained for cdk-nag."""
         role = self.task_definition.execution_role
         policy = role.node.try_find_child("DefaultPolicy") if role else None
         if policy is not None:
@@ -707,19 +840,17 @@ class FargateWebService(Construct):
                 "on *); image pulls, logs and secret reads are scoped to their resources.",
             )
 
+    # -- the load balancer --------------------------------------------------------------------
+
     def _load_balancer(
         self,
-        *,
         internet_facing: bool,
         allowed_cidrs: Sequence[str],
         certificate: acm.ICertificate | None,
-        container_port: int,
-        health_check_path: str,
-    ) -> tuple[
-        elbv2.ApplicationLoadBalancer,
-        elbv2.ApplicationListener,
-        elbv2.ApplicationTargetGroup,
-    ]:
+    ) -> elbv2.ApplicationLoadBalancer:
+        """The service's only entry point, reachable from ``allowed_cidrs`` on the listener
+        ports alone, and hardened against request smuggling (invalid headers dropped,
+        defensive desync mitigation)."""
         security_group = ec2.SecurityGroup(
             self,
             "LoadBalancerSecurityGroup",
@@ -741,7 +872,7 @@ class FargateWebService(Construct):
                 nag="AwsSolutions-EC23",
                 checkov="CKV_AWS_260",
             )
-        alb = elbv2.ApplicationLoadBalancer(
+        return elbv2.ApplicationLoadBalancer(
             self,
             "LoadBalancer",
             vpc=self.vpc,
@@ -756,11 +887,15 @@ class FargateWebService(Construct):
             desync_mitigation_mode=elbv2.DesyncMitigationMode.DEFENSIVE,
             idle_timeout=Duration.seconds(60),
         )
-        target_group = elbv2.ApplicationTargetGroup(
+
+    def _target_group(self, port: int, health_check_path: str) -> elbv2.ApplicationTargetGroup:
+        """Tasks registered by IP (awsvpc), checked often enough that a broken task leaves
+        the rotation within a minute, and drained quickly on deploys."""
+        return elbv2.ApplicationTargetGroup(
             self,
             "TargetGroup",
             vpc=self.vpc,
-            port=container_port,
+            port=port,
             protocol=elbv2.ApplicationProtocol.HTTP,
             target_type=elbv2.TargetType.IP,
             # Longer than the slowest request, shorter than ECS's default 300 s wait per deploy.
@@ -774,6 +909,11 @@ class FargateWebService(Construct):
                 unhealthy_threshold_count=3,
             ),
         )
+
+    def _listeners(self, certificate: acm.ICertificate | None) -> elbv2.ApplicationListener:
+        """HTTPS (TLS 1.2+) with a certificate, port 80 then only redirecting to it; plain
+        HTTP without one. The listener that forwards to the tasks is returned."""
+        alb = self.load_balancer
         if certificate:
             listener = alb.add_listener(
                 "Https",
@@ -782,7 +922,7 @@ class FargateWebService(Construct):
                 certificates=[elbv2.ListenerCertificate.from_certificate_manager(certificate)],
                 ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
                 open=False,
-                default_target_groups=[target_group],
+                default_target_groups=[self.target_group],
             )
             alb.add_listener(
                 "HttpRedirect",
@@ -793,26 +933,27 @@ class FargateWebService(Construct):
                     protocol="HTTPS", port="443", permanent=True
                 ),
             )
-        else:
-            listener = alb.add_listener(
-                "Http",
-                port=80,
-                protocol=elbv2.ApplicationProtocol.HTTP,
-                open=False,
-                default_target_groups=[target_group],
-            )
-            exempt(
-                listener,
-                "No certificate was given (the certificate prop), so there is no HTTPS listener "
-                "to redirect to: plain HTTP is the caller's choice, e.g. behind CloudFront or "
-                "for a first deploy. With a certificate port 80 only redirects to HTTPS 443.",
-                guard="alb_http_to_https_redirection_check",
-                checkov=["CKV_AWS_2", "CKV_AWS_103"],
-            )
-        self.service.attach_to_application_target_group(target_group)
-        return alb, listener, target_group
+            return listener
+        listener = alb.add_listener(
+            "Http",
+            port=80,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            open=False,
+            default_target_groups=[self.target_group],
+        )
+        exempt(
+            listener,
+            "No certificate was given (the certificate prop), so there is no HTTPS listener "
+            "to redirect to: plain HTTP is the caller's choice, e.g. behind CloudFront or "
+            "for a first deploy. With a certificate port 80 only redirects to HTTPS 443.",
+            guard="alb_http_to_https_redirection_check",
+            checkov=["CKV_AWS_2", "CKV_AWS_103"],
+        )
+        return listener
 
     def _access_logs_bucket(self, removal_policy: RemovalPolicy, expiry: Duration) -> s3.Bucket:
+        """Who called what and how it was answered, kept ``access_logs_expiry``: the record a
+        security review or an incident asks for, which the ALB keeps nowhere else."""
         return access_logs_bucket(
             self,
             "AccessLogs",
@@ -894,7 +1035,49 @@ class FargateWebService(Construct):
         if policy is not None:
             alb.node.add_dependency(policy)
 
+    def _associate_web_acl(self, web_acl_arn: str) -> None:
+        """The caller's WAF rules (rate limits, managed rule groups) in front of the ALB; a web
+        ACL is shared across services, so it is associated here rather than created."""
+        wafv2.CfnWebACLAssociation(
+            self,
+            "WebAcl",
+            resource_arn=self.load_balancer.load_balancer_arn,
+            web_acl_arn=web_acl_arn,
+        )
+
+    # -- scaling and alarms -------------------------------------------------------------------
+
+    def _scaling(
+        self,
+        min_capacity: int,
+        max_capacity: int,
+        cpu_target_percent: float,
+        requests_per_target: int,
+    ) -> ecs.ScalableTaskCount:
+        """Two target-tracking policies, whichever asks for more tasks wins: CPU for work that
+        is heavy per request, requests per target for many light ones. Out fast (1 minute),
+        in slowly (5 minutes), so a burst does not flap the task count."""
+        scaling = self.service.auto_scale_task_count(
+            min_capacity=min_capacity, max_capacity=max_capacity
+        )
+        scaling.scale_on_cpu_utilization(
+            "CpuScaling",
+            target_utilization_percent=cpu_target_percent,
+            scale_in_cooldown=Duration.minutes(5),
+            scale_out_cooldown=Duration.minutes(1),
+        )
+        scaling.scale_on_request_count(
+            "RequestScaling",
+            requests_per_target=requests_per_target,
+            target_group=self.target_group,
+            scale_in_cooldown=Duration.minutes(5),
+            scale_out_cooldown=Duration.minutes(1),
+        )
+        return scaling
+
     def _alarms(self, topic: sns.ITopic) -> list[cloudwatch.Alarm]:
+        """What a user would notice, at the ALB (5XX of its own or of the app, tasks failing
+        their health checks), and the sign that scaling has hit its ceiling (CPU high)."""
         alarms = Alarms(self, topic)
         five_minutes = Duration.minutes(5)
         alarms.add(
