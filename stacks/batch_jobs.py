@@ -42,6 +42,7 @@ from .shared import (
     fargate_size_error,
     flow_logged_vpc,
     merge_props,
+    nag_text,
     secure_bucket_props,
     stack_zones,
 )
@@ -59,21 +60,6 @@ _RETRY_ON = (
     batch.Reason.CANNOT_PULL_CONTAINER,
     batch.Reason.custom(on_reason="ResourceInitializationError*"),
 )
-
-
-def _nag_text(value: Any) -> str:
-    """A resolved IAM resource as cdk-nag prints it in a finding (``<Bucket.Arn>/input/*``)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and "Fn::GetAtt" in value:
-        resource, attribute = value["Fn::GetAtt"]
-        return f"<{resource}.{attribute}>"
-    if isinstance(value, dict) and "Ref" in value:
-        return f"<{value['Ref']}>"
-    if isinstance(value, dict) and "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return str(separator).join(_nag_text(part) for part in parts)
-    return str(value)
 
 
 ComputeEnvironment = batch.FargateComputeEnvironment | batch.ManagedEc2EcsComputeEnvironment
@@ -540,7 +526,7 @@ class BatchJobQueue(Construct):
         for statement in policy.document.to_json()["Statement"]:
             acknowledge(
                 policy,
-                f"AwsSolutions-IAM5[Resource::{_nag_text(Stack.of(self).resolve(statement['Resource']))}]",
+                f"AwsSolutions-IAM5[Resource::{nag_text(self, statement['Resource'])}]",
                 "The job reads any object under its input prefix and writes one object per "
                 "shard under its output prefix; keys are not known before a run, so each is a "
                 "prefix/* of one bucket, with one action.",
