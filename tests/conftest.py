@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from moto.core.config import default_user_config
 
 from stacks.app import POLICY_ENGINES, build_app
 from tests.support import SELECTED, Synth
@@ -37,6 +38,12 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=500, deadline=None, database=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# moto replaces boto3's default session at every mock_aws() by default, so each test's first
+# client parses botocore's service models again (S3's alone is 1.4 MB of JSON). Every test runs
+# with fake credentials, so one default session can serve them all (moto's documented
+# core.reset_boto3_session setting); requests are still intercepted per mock.
+default_user_config.setdefault("core", {})["reset_boto3_session"] = False
 
 
 def _synthesize(outdir: Path) -> Synth:
