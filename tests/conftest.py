@@ -67,8 +67,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def synth(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Synth:
-    if worker_id == "master":  # not under xdist
+def synth(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Synth:
+    if not hasattr(request.config, "workerinput"):  # not an xdist worker
         return _synthesize(tmp_path_factory.mktemp("cdk.out"))
     shared = tmp_path_factory.getbasetemp().parent  # the same folder for every worker of the run
     outdir, done = shared / "cdk.out", shared / "cdk.out.json"
