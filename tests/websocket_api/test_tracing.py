@@ -1,68 +1,65 @@
-"""chat.tracing: Powertools' Tracer where traces are recorded, nothing imported elsewhere."""
+"""X-Ray tracing of the chat handler and its authorizer: on as deployed (Tracing Active), at no
+import cost when off. Each case runs in a fresh interpreter, as Lambda's init does: Powertools
+keeps tracer configuration per process, so an in-process test would see the previous test's
+tracer."""
 
 from __future__ import annotations
 
-import importlib
+import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from types import ModuleType
 
 import pytest
 
-from tests.support import ROOT, handler_package
+from tests.support import FAKE_AWS_ENV, ROOT, TRACE_ID, traced_invocation
 
-CHAT = ROOT / "lambda_src" / "websocket_api"
+SOURCE = ROOT / "lambda_src" / "websocket_api"
+ENV = {
+    "TABLE_NAME": "connections",
+    "CALLBACK_URL": "https://abc123.execute-api.us-east-1.amazonaws.com/v1",
+    "TOKEN_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:chat-AbCdEf",
+    "POWERTOOLS_SERVICE_NAME": "websocket-chat",
+}
+MODULES = ["chat.app", "chat.authorizer"]
 
 
-@pytest.fixture(scope="module")
-def tracing() -> Iterator[ModuleType]:
-    with handler_package(CHAT, {}):
-        yield importlib.import_module("chat.tracing")
-
-
-@pytest.mark.parametrize(
-    ("environ", "enabled"),
-    [
-        ({"LAMBDA_TASK_ROOT": "/var/task"}, True),
-        ({"LAMBDA_TASK_ROOT": "/var/task", "POWERTOOLS_TRACE_DISABLED": "true"}, False),
-        ({"LAMBDA_TASK_ROOT": "/var/task", "POWERTOOLS_TRACE_DISABLED": "0"}, True),
-        ({"LAMBDA_TASK_ROOT": "/var/task", "AWS_SAM_LOCAL": "true"}, False),
-        ({}, False),
-    ],
-)
-def test_tracing_follows_powertools_rule(
-    tracing: ModuleType, environ: dict[str, str], enabled: bool
+@pytest.mark.parametrize("module", MODULES)
+def test_deployed_with_tracing_active_the_handler_is_traced_and_only_botocore_patched(
+    module: str,
 ) -> None:
-    assert tracing.tracing_enabled(environ) is enabled
+    # An event with no request context fails before any AWS call: still one traced run.
+    state, documents = traced_invocation(SOURCE, module, ENV, {})
+    assert state == {
+        "disabled": False,
+        "provider": "aws_xray_sdk.core.async_recorder",
+        "patched": ["botocore"],
+    }
+    (handler,) = [d for d in documents if d["name"] == "## lambda_handler"]
+    assert handler["trace_id"] == TRACE_ID
+    assert handler["annotations"]["ColdStart"] is True
 
 
-def test_the_stand_in_leaves_functions_as_they_are(tracing: ModuleType) -> None:
-    def handler(event: object, context: object) -> str:
-        return "ok"
-
-    untraced = tracing.Untraced()
-    assert untraced.capture_lambda_handler(handler) is handler
-    assert untraced.capture_method(handler) is handler
-
-
-@pytest.mark.parametrize("module", ["chat.app", "chat.authorizer"])
-def test_handlers_import_neither_the_xray_sdk_nor_pydantic_when_tracing_is_off(module: str) -> None:
-    """What keeps their cold start within 2x a bare boto3 import (bench/cold_start.py)."""
+def _xray_imported_at_init(module: str, extra_env: dict[str, str]) -> bool:
     code = (
-        f"import sys; sys.path.insert(0, {str(CHAT)!r}); import {module}; "
-        "print(sorted(m for m in ('aws_xray_sdk.core', 'pydantic') if m in sys.modules))"
+        f"import sys; sys.path.insert(0, {str(SOURCE)!r}); import {module}; "
+        "print('aws_xray_sdk.core' in sys.modules)"
     )
     env = {
-        **os.environ,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "TABLE_NAME": "t",
-        "CALLBACK_URL": "https://example.com/v1",
-        "TOKEN_SECRET_ARN": "arn",
-        "POWERTOOLS_TRACE_DISABLED": "true",
+        **{k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_"))},
+        **FAKE_AWS_ENV,
+        **ENV,
+        **extra_env,
     }
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(  # noqa: S603 - our own code, in a fresh interpreter
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
-    assert result.stdout.strip() == "[]"
+    return bool(json.loads(result.stdout.strip().lower()))
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_the_xray_sdk_is_imported_only_when_tracing_is_on(module: str) -> None:
+    assert _xray_imported_at_init(module, {"LAMBDA_TASK_ROOT": str(SOURCE)}) is True
+    disabled = {"LAMBDA_TASK_ROOT": str(SOURCE), "POWERTOOLS_TRACE_DISABLED": "true"}
+    assert _xray_imported_at_init(module, disabled) is False
+    assert _xray_imported_at_init(module, {}) is False  # outside Lambda Powertools disables it

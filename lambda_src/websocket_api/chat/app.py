@@ -30,7 +30,7 @@ _THROTTLED = {
 }
 
 logger = Logger()
-tracer = tracing.tracer()
+tracer = tracing.create_tracer(patch_modules=("botocore",))
 metrics = Metrics()
 _aws = clients.session("dynamodb", "apigatewaymanagementapi")
 # A client, not a boto3 resource: the resource layer costs a tenth of the cold start more.

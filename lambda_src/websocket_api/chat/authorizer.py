@@ -30,7 +30,7 @@ from .tokens import InvalidToken, verify
 SECRET_CACHE_SECONDS = 300
 
 logger = Logger()
-tracer = tracing.tracer()
+tracer = tracing.create_tracer(patch_modules=("botocore",))
 metrics = Metrics()
 _MAX_LIFETIME = int(os.environ.get("MAX_TOKEN_LIFETIME_SECONDS", "3600"))
 VERIFIER = os.environ.get("TOKEN_VERIFIER", "hmac")

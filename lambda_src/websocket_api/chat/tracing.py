@@ -1,52 +1,84 @@
-"""Powertools' Tracer when traces are recorded, else a stand-in with the same decorators.
+"""The Powertools Tracer, paying for the X-Ray SDK only where traces are recorded.
 
-Powertools' Tracer imports the X-Ray SDK even when tracing is off, and that import alone costs
-about as much as boto3's (``python -X importtime``). Where traces are recorded (in Lambda with
-X-Ray active, the construct's default) the real Tracer is used, patching only boto3, the one
-library these handlers call out with; elsewhere (tests, local runs, POWERTOOLS_TRACE_DISABLED)
-nothing is imported.
+``Tracer()`` imports ``aws_xray_sdk.core`` (about a third of this handler's cold start) even
+when tracing is disabled, and by default patches every library the SDK knows. Here the SDK is
+imported only when Powertools would trace (inside Lambda, not disabled by
+``POWERTOOLS_TRACE_DISABLED``, not SAM or Chalice local), and then patches only the libraries
+the handler calls through. Otherwise the Tracer runs on a provider that records nothing, so the
+``@tracer.capture_*`` decorators and ``tracer.put_*`` calls work unchanged either way.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping
-from typing import Any, Protocol, TypeVar, cast
+import contextlib
+from collections.abc import AsyncGenerator, Generator, Sequence
+from typing import Any
 
-_F = TypeVar("_F", bound=Callable[..., Any])
-_TRUE = {"1", "y", "yes", "t", "true", "on"}
-
-
-def tracing_enabled(environ: Mapping[str, str] = os.environ) -> bool:
-    """Powertools' own rule: off when POWERTOOLS_TRACE_DISABLED is true, outside Lambda, and
-    under SAM local or Chalice local."""
-    if environ.get("POWERTOOLS_TRACE_DISABLED", "false").strip().lower() in _TRUE:
-        return False
-    local = environ.get("AWS_SAM_LOCAL") or environ.get("AWS_CHALICE_CLI_MODE")
-    return bool(environ.get("LAMBDA_TASK_ROOT")) and not local
+from aws_lambda_powertools import Tracer
+from aws_lambda_powertools.tracing.base import BaseProvider, BaseSegment
 
 
-class Decorators(Protocol):
-    """The part of Powertools' Tracer the handlers use."""
+class _Unrecorded(BaseSegment):
+    def close(self, end_time: int | None = None) -> None:
+        pass
 
-    def capture_method(self, method: _F) -> _F: ...
+    def add_subsegment(self, subsegment: Any) -> None:
+        pass
 
-    def capture_lambda_handler(self, handler: _F) -> _F: ...
+    def remove_subsegment(self, subsegment: Any) -> None:
+        pass
+
+    def put_annotation(self, key: str, value: Any) -> None:
+        pass
+
+    def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None:
+        pass
+
+    def add_exception(self, exception: BaseException, stack: Any, remote: bool = False) -> None:
+        pass
 
 
-class Untraced:
-    """What the handlers use of Tracer, doing nothing."""
+class UnrecordedProvider(BaseProvider):
+    """A tracing provider that records nothing and imports nothing."""
 
-    def capture_method(self, method: _F) -> _F:
-        return method
+    @contextlib.contextmanager
+    def in_subsegment(
+        self,
+        name: Any = None,  # noqa: ARG002  (the interface's)
+        **kwargs: Any,  # noqa: ARG002
+    ) -> Generator[BaseSegment, None, None]:
+        yield _Unrecorded()
 
-    def capture_lambda_handler(self, handler: _F) -> _F:
-        return handler
+    # Powertools declares this one a sync context manager, but its Tracer uses `async with`.
+    @contextlib.asynccontextmanager
+    async def in_subsegment_async(  # type: ignore[override]
+        self,
+        name: Any = None,  # noqa: ARG002  (the interface's)
+        **kwargs: Any,  # noqa: ARG002
+    ) -> AsyncGenerator[BaseSegment, None]:
+        yield _Unrecorded()
+
+    def put_annotation(self, key: str, value: Any) -> None:
+        pass
+
+    def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None:
+        pass
+
+    def patch(self, modules: Sequence[str]) -> None:
+        pass
+
+    def patch_all(self) -> None:
+        pass
 
 
-def tracer() -> Decorators:
-    if not tracing_enabled():
-        return Untraced()
-    from aws_lambda_powertools import Tracer
+def tracing_enabled() -> bool:
+    # Powertools' own rule, so this module traces exactly when a plain Tracer() would.
+    return not Tracer._is_tracer_disabled()
 
-    return cast(Decorators, Tracer(patch_modules=["boto3"]))
+
+def create_tracer(*, patch_modules: Sequence[str]) -> Tracer:
+    """An X-Ray Tracer patching only ``patch_modules`` when tracing is on; else one that
+    records nothing and never imports the X-Ray SDK."""
+    if tracing_enabled():
+        return Tracer(patch_modules=patch_modules)
+    return Tracer(disabled=True, auto_patch=False, provider=UnrecordedProvider())

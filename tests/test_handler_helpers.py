@@ -1,7 +1,8 @@
 """<handler>.clients: botocore's loader, minus the scan of every service it ships.
 
-Each handler folder carries its own copy (a folder is copied into other apps on its own), so
-every copy is tested here, and the copies must stay identical.
+Each handler folder carries its own copy of clients.py and tracing.py (a folder is copied into
+other apps on its own), so every copy of the loader is tested here, and the copies of both must
+stay identical (tracing.py is tested by each handler's test_tracing.py).
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ COPIES = [
 SERVICES = ("dynamodb", "s3")
 
 
-def test_every_handler_carries_the_same_copy() -> None:
-    copies = {(ROOT / "lambda_src" / r / p / "clients.py").read_text() for r, p, _ in COPIES}
+@pytest.mark.parametrize("helper", ["clients.py", "tracing.py"])
+def test_every_handler_carries_the_same_copy(helper: str) -> None:
+    copies = {(ROOT / "lambda_src" / r / p / helper).read_text() for r, p, _ in COPIES}
     assert len(copies) == 1
 
 
