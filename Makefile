@@ -64,7 +64,7 @@ security-report: install $(CHECKOV_VENV)/.installed ## Regenerate docs/security.
 summary: install ## Re-print the summary of the last synth.
 	$(PY) scripts/summary.py cdk.out
 
-test: style pytest ## Everything CI runs: ruff, hadolint, then the suite (mypy strict is its first test).
+test: style pytest ## Everything CI runs: ruff, hadolint, then the suite with mypy strict beside it.
 
 lint: style ## ruff (lint and format check), hadolint on every Dockerfile, mypy.
 	$(VENV)/bin/mypy
@@ -79,10 +79,10 @@ fmt: install ## Apply ruff's fixes and formatting.
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# Two workers (or one per core) share one synth (tests/conftest.py); a module's tests stay on one
-# worker so its fixtures are built once.
-pytest: install $(CHECKOV_VENV)/.installed ## The test suite only, on every core.
-	$(PY) -m pytest -n auto --dist loadscope
+# One worker per core, sharing one synth (tests/conftest.py); a module's tests stay on one worker
+# so its fixtures are built once. mypy runs in a process of its own beside them (--mypy-beside).
+pytest: install $(CHECKOV_VENV)/.installed ## The test suite only, on every core, with mypy strict beside it.
+	$(PY) -m pytest -n auto --dist loadscope --mypy-beside
 
 snapshot-update: install ## Rewrite the template snapshots after an intended change (read the diff!).
 	$(PY) -m pytest tests/test_snapshots.py --snapshot-update

@@ -23,6 +23,8 @@ from moto.core.config import default_user_config
 from stacks.app import POLICY_ENGINES, build_app
 from tests.support import SELECTED, Synth
 
+pytest_plugins = ["tests.mypy_beside"]
+
 # One Hypothesis profile for every property-based test in the suite, so CI is fast and
 # repeatable: a fixed example budget, a seed derived from each test (derandomize), no example
 # database carried between runs, and no per-example deadline (a loaded CI machine is not a bug).
@@ -59,11 +61,6 @@ def _synthesize(outdir: Path) -> Synth:
             raise
         return Synth(outdir, str(err))
     return Synth(outdir, None)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The type check first: under xdist its minute on one core then overlaps the rest."""
-    items.sort(key=lambda item: item.path.name != "test_types.py")
 
 
 @pytest.fixture(scope="session")

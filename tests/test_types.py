@@ -1,8 +1,8 @@
 """mypy, strict, over the whole code base (pyproject.toml's [tool.mypy]), as one test.
 
-It runs inside the suite rather than before it so that, under pytest-xdist, the one core it
-keeps busy for about a minute on a cold cache overlaps with the rest of the tests instead of
-adding to them; tests/conftest.py schedules it first. `make lint` runs mypy on its own too.
+`make test` runs the same check with `--mypy-beside` instead (tests/mypy_beside.py): mypy in a
+process of its own beside the test workers, which deselects this test. `make lint` runs mypy
+on its own too.
 """
 
 from __future__ import annotations

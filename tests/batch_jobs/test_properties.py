@@ -25,13 +25,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rdkit import Chem
 
-FAST = settings(
-    max_examples=150,
-    deadline=None,
-    derandomize=True,
-    database=None,  # derandomized: nothing to replay, so no .hypothesis folder
-    suppress_health_check=[HealthCheck.too_slow],
-)
+# A budget of its own on top of the suite's profile (tests/conftest.py: derandomized, no deadline,
+# no database).
+FAST = settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 
 # Text a CSV line may hold: quotes, commas, SMILES characters, spaces, a tab, non-ASCII digits
 # and letters. No line-break characters: those are chosen by ``csv_texts`` so lines can be counted.
@@ -130,7 +126,7 @@ def test_every_spelling_of_a_molecule_gives_one_canonical_smiles_and_key(
     assert other["canonical_smiles"] == reference["canonical_smiles"]
 
 
-@settings(max_examples=40, deadline=None, derandomize=True, database=None)
+@settings(max_examples=40)
 @given(
     data=st.binary(max_size=200) | st.text(FIELD_CHARS | st.sampled_from(["\n"])).map(str.encode)
 )

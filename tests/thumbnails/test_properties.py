@@ -111,8 +111,6 @@ output_formats = st.sampled_from([None, "JPEG", "PNG", "WEBP"])
 
 @settings(
     max_examples=300,
-    deadline=None,
-    derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(image=images(), sizes=widths, output_format=output_formats)
@@ -136,8 +134,6 @@ def test_every_generated_image_gives_a_thumbnail_per_width(
 
 @settings(
     max_examples=300,
-    deadline=None,
-    derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(data=damaged() | st.binary(max_size=200), sizes=widths, output_format=output_formats)
@@ -264,8 +260,6 @@ def events(draw: st.DrawFn) -> tuple[list[Case], dict[str, bytes], frozenset[str
 
 @settings(
     max_examples=150,
-    deadline=None,
-    derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(generated=events())

@@ -290,7 +290,7 @@ def test_the_handler_in_cognito_mode_reads_its_pool_from_the_environment(
 # -- property: the header parser that runs before any key is fetched -----------------------
 
 
-@settings(max_examples=100, deadline=None, derandomize=True, database=None)
+@settings(max_examples=100)
 @given(
     header=st.one_of(
         st.integers(min_value=1, max_value=50_000).map(lambda n: "[" * n),
