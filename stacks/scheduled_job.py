@@ -38,6 +38,7 @@ from .shared import (
     ensure_alarm_topic,
     exempt,
     exempt_bucket_extras,
+    exempt_table_key,
     merge_props,
     nag_text,
     python_function,
@@ -530,13 +531,7 @@ class TableExportJob(Construct):
                 overrides,
             ),
         )
-        exempt(
-            table,
-            "Encrypted at rest with the AWS-managed key (aws/dynamodb): a customer-managed "
-            "key costs $1/month plus requests and a key policy, for no reader IAM does not "
-            "already stop. Pass table_props with encryption=CUSTOMER_MANAGED where policy asks.",
-            checkov="CKV_AWS_119",
-        )
+        exempt_table_key(table, holds="the items the nightly job exports")
         return table
 
     def _access_logs_bucket(self, removal_policy: RemovalPolicy) -> s3.Bucket:

@@ -35,6 +35,7 @@ from .shared import (
     exempt,
     exempt_invoke_permissions,
     exempt_log_group,
+    exempt_table_key,
     function_graph,
     merge_props,
     origin_error,
@@ -247,13 +248,7 @@ class ServerlessApi(Construct):
                 overrides,
             ),
         )
-        exempt(
-            table,
-            "Encrypted at rest with the AWS-managed key (aws/dynamodb): a customer-managed "
-            "key costs $1/month plus requests and a key policy, for no reader IAM does not "
-            "already stop. Pass table_props with encryption=CUSTOMER_MANAGED where policy asks.",
-            checkov="CKV_AWS_119",
-        )
+        exempt_table_key(table, holds="the API's items")
         return table
 
     def _function(

@@ -41,6 +41,7 @@ from .shared import (
     exempt,
     exempt_invoke_permissions,
     exempt_log_group,
+    exempt_table_key,
     function_graph,
     merge_props,
     nag_text,
@@ -283,14 +284,7 @@ class WebSocketApi(Construct):
                 overrides,
             ),
         )
-        exempt(
-            table,
-            "Connection ids and room names with a 2-hour TTL, encrypted at rest with the "
-            "AWS-managed key (aws/dynamodb): a customer-managed key costs $1/month plus "
-            "requests and a key policy for no reader IAM does not already stop (table_props "
-            "can set one).",
-            checkov="CKV_AWS_119",
-        )
+        exempt_table_key(table, holds="connection ids and room names with a 2-hour TTL")
         # Sparse: a connection is in the index only once it has joined a room, and the index
         # holds just what a broadcast reads (the key and the expiry it filters on).
         table.add_global_secondary_index(

@@ -67,6 +67,7 @@ from .exceptions import (
     exempt_cdk_provider,
     exempt_invoke_permissions,
     exempt_log_group,
+    exempt_table_key,
     nag_text,
 )
 from .functions import (
@@ -129,6 +130,7 @@ __all__ = [
     "exempt_cdk_provider",
     "exempt_invoke_permissions",
     "exempt_log_group",
+    "exempt_table_key",
     "fargate_size_error",
     "flow_logged_vpc",
     "function_graph",

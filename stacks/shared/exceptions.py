@@ -121,6 +121,19 @@ def exempt_log_group(log_group: logs.ILogGroup, *, holds: str) -> None:
         )
 
 
+def exempt_table_key(table: IConstruct, *, holds: str) -> None:
+    """DynamoDB's AWS-managed key (aws/dynamodb) rather than a customer-managed one, with
+    ``holds`` saying what the table keeps (checkov CKV_AWS_119)."""
+    exempt(
+        table,
+        f"Holds {holds}, encrypted at rest with the AWS-managed key (aws/dynamodb): a "
+        "customer-managed key costs $1/month plus requests and a key policy, for no reader IAM "
+        "does not already stop. Pass table_props with encryption=CUSTOMER_MANAGED where "
+        "policy asks.",
+        checkov="CKV_AWS_119",
+    )
+
+
 def exempt_invoke_permissions(scope: IConstruct, invoked_by: str) -> None:
     """Acknowledge, on each ``lambda.CfnPermission`` under ``scope`` (one resource each), the
     Control Tower rule that reads a permission's ``SourceArn`` only as a literal or a plain
