@@ -96,6 +96,7 @@ bench: install ## Benchmarks (figures, not pass/fail): synth cost, cold start, h
 	$(PY) bench/lambda_bundling.py
 	$(PY) bench/batch_compounds.py
 	$(PY) bench/local_api.py
+	$(PY) bench/test_loop.py
 
 # Local modes: real handler/container code on 127.0.0.1 against moto, wired from cdk.out (synthesized
 # first when missing or stale). No Docker, no AWS account. PORT=<n> overrides a server's port.
