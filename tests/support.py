@@ -91,6 +91,39 @@ def handler_package(root: Path, env: Mapping[str, str]) -> Iterator[None]:
         del sys.modules[name]
 
 
+def rest_proxy_event(
+    method: str,
+    path: str,
+    *,
+    body: str | None = None,
+    base64_encoded: bool = False,
+    headers: Mapping[str, str] | None = None,
+    query: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The REST API proxy event API Gateway sends the items handler (stage v1), JSON by default."""
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": {"Content-Type": "application/json", **(headers or {})},
+        "multiValueHeaders": {},
+        "queryStringParameters": None if query is None else dict(query),
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "requestId": "req-1",
+            "stage": "v1",
+            "httpMethod": method,
+            "path": f"/v1{path}",
+            "resourcePath": path,
+            "identity": {"sourceIp": "127.0.0.1"},
+        },
+        "body": body,
+        "isBase64Encoded": base64_encoded,
+    }
+
+
 def throttled_operations(alarm: dict[str, Any], table_id: str) -> set[str]:
     """The DynamoDB operations a metric-math throttles alarm sums, after checking that each input
     is ThrottledRequests of ``table_id`` (Sum, 5 minutes) and that the sum is what alarms."""

@@ -25,7 +25,14 @@ from moto import mock_aws
 from PIL import Image
 
 from tests.iam import ACCOUNT, REGION, Recorder, RolePolicy, function_role, logical_id
-from tests.support import FAKE_AWS_ENV, ROOT, LambdaContext, Synth, handler_package
+from tests.support import (
+    FAKE_AWS_ENV,
+    ROOT,
+    LambdaContext,
+    Synth,
+    handler_package,
+    rest_proxy_event,
+)
 
 RUNTIME = frozenset(
     {
@@ -76,27 +83,8 @@ def _import(root: Path, module: str, env: Mapping[str, str]) -> Iterator[ModuleT
 
 
 def _rest_event(method: str, path: str, body: Any = None, **extra: Any) -> dict[str, Any]:
-    return {
-        "resource": path,
-        "path": path,
-        "httpMethod": method,
-        "headers": {"Content-Type": "application/json", **extra.get("headers", {})},
-        "multiValueHeaders": {},
-        "queryStringParameters": extra.get("query"),
-        "multiValueQueryStringParameters": None,
-        "pathParameters": None,
-        "stageVariables": None,
-        "requestContext": {
-            "requestId": "req-1",
-            "stage": "v1",
-            "httpMethod": method,
-            "path": f"/v1{path}",
-            "resourcePath": path,
-            "identity": {"sourceIp": "127.0.0.1"},
-        },
-        "body": None if body is None else json.dumps(body),
-        "isBase64Encoded": False,
-    }
+    text = None if body is None else json.dumps(body)
+    return rest_proxy_event(method, path, body=text, **extra)
 
 
 def test_items_api_calls_match_its_role(synth: Synth, recorder: Recorder) -> None:

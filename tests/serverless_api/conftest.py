@@ -14,7 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tests.support import ROOT, LambdaContext, handler_package
+from tests.support import ROOT, LambdaContext, handler_package, rest_proxy_event
 
 TABLE = "items-test"
 
@@ -77,27 +77,9 @@ def invoke(_module_table: Any, handler_module: ModuleType) -> Any:
         query: dict[str, str] | None = None,
     ) -> Reply:
         text = raw_body if raw_body is not None else (None if body is None else json.dumps(body))
-        event = {
-            "resource": path,
-            "path": path,
-            "httpMethod": method,
-            "headers": {"Content-Type": "application/json", **(headers or {})},
-            "multiValueHeaders": {},
-            "queryStringParameters": query,
-            "multiValueQueryStringParameters": None,
-            "pathParameters": None,
-            "stageVariables": None,
-            "requestContext": {
-                "requestId": "req-1",
-                "stage": "v1",
-                "httpMethod": method,
-                "path": f"/v1{path}",
-                "resourcePath": path,
-                "identity": {"sourceIp": "127.0.0.1"},
-            },
-            "body": text,
-            "isBase64Encoded": base64_encoded,
-        }
+        event = rest_proxy_event(
+            method, path, body=text, base64_encoded=base64_encoded, headers=headers, query=query
+        )
         result = handler_module.lambda_handler(event, LambdaContext())
         raw = result.get("body") or ""
         headers = dict(result.get("headers") or {})
