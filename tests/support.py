@@ -91,6 +91,28 @@ def handler_package(root: Path, env: Mapping[str, str]) -> Iterator[None]:
         del sys.modules[name]
 
 
+def imported_at_init(
+    root: Path, module: str, env: Mapping[str, str], names: tuple[str, ...]
+) -> dict[str, bool]:
+    """Import ``module`` in a fresh interpreter (Lambda's init) with ``env`` and fake AWS
+    credentials; which of the modules ``names`` it loaded, and whether its ``tracer`` is
+    disabled (key ``tracer_disabled``)."""
+    code = (
+        f"import json, sys; sys.path.insert(0, {str(root)!r}); import {module} as handler; "
+        f"print(json.dumps({{**{{n: n in sys.modules for n in {names!r}}}, "
+        "'tracer_disabled': handler.tracer.disabled}))"
+    )
+    child_env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_"))},
+        **FAKE_AWS_ENV,
+        **env,
+    }
+    result = subprocess.run(  # noqa: S603 - our own code, in a fresh interpreter
+        [sys.executable, "-c", code], env=child_env, capture_output=True, text=True, check=True
+    )
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
 def rest_proxy_event(
     method: str,
     path: str,

@@ -4,12 +4,7 @@ configuration per process, so an in-process test would see the previous test's t
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
-from tests.support import FAKE_AWS_ENV, ROOT, TRACE_ID, traced_invocation
+from tests.support import ROOT, TRACE_ID, imported_at_init, traced_invocation
 
 SOURCE = ROOT / "lambda_src" / "scheduled_job"
 ENV = {"TABLE_NAME": "items", "BUCKET_NAME": "exports", "POWERTOOLS_SERVICE_NAME": "table-export"}
@@ -30,20 +25,10 @@ def test_deployed_with_tracing_active_the_handler_is_traced_and_only_botocore_pa
 
 
 def _xray_imported_at_init(extra_env: dict[str, str]) -> bool:
-    code = (
-        f"import sys; sys.path.insert(0, {str(SOURCE)!r}); import nightly_export.app; "
-        "print('aws_xray_sdk.core' in sys.modules)"
-    )
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_"))},
-        **FAKE_AWS_ENV,
-        **ENV,
-        **extra_env,
-    }
-    result = subprocess.run(  # noqa: S603 - our own code, in a fresh interpreter
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
-    return bool(json.loads(result.stdout.strip().lower()))
+    env = {**ENV, **extra_env}
+    return imported_at_init(SOURCE, "nightly_export.app", env, ("aws_xray_sdk.core",))[
+        "aws_xray_sdk.core"
+    ]
 
 
 def test_the_xray_sdk_is_imported_only_when_tracing_is_on() -> None:

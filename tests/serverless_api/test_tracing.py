@@ -4,12 +4,7 @@ configuration per process, so an in-process test would see the previous test's t
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
-from tests.support import FAKE_AWS_ENV, ROOT, TRACE_ID, traced_invocation
+from tests.support import ROOT, TRACE_ID, imported_at_init, traced_invocation
 
 SOURCE = ROOT / "lambda_src" / "serverless_api"
 ENV = {"TABLE_NAME": "items", "POWERTOOLS_SERVICE_NAME": "items-api"}
@@ -36,21 +31,14 @@ def test_deployed_with_tracing_active_the_handler_is_traced_and_only_botocore_pa
 
 
 def _imported_after_init(extra_env: dict[str, str]) -> dict[str, bool]:
-    code = (
-        f"import sys; sys.path.insert(0, {str(SOURCE)!r}); import items.app as app; "
-        "import json; print(json.dumps({'xray': 'aws_xray_sdk.core' in sys.modules, "
-        "'pydantic': 'pydantic' in sys.modules, 'disabled': app.tracer.disabled}))"
+    loaded = imported_at_init(
+        SOURCE, "items.app", {**ENV, **extra_env}, ("aws_xray_sdk.core", "pydantic")
     )
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_"))},
-        **FAKE_AWS_ENV,
-        **ENV,
-        **extra_env,
+    return {
+        "xray": loaded["aws_xray_sdk.core"],
+        "pydantic": loaded["pydantic"],
+        "disabled": loaded["tracer_disabled"],
     }
-    result = subprocess.run(  # noqa: S603 - our own code, in a fresh interpreter
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
-    return dict(json.loads(result.stdout))
 
 
 def test_with_tracing_disabled_init_never_imports_the_xray_sdk_or_pydantic() -> None:

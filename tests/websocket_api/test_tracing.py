@@ -5,14 +5,9 @@ tracer."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 
-from tests.support import FAKE_AWS_ENV, ROOT, TRACE_ID, traced_invocation
+from tests.support import ROOT, TRACE_ID, imported_at_init, traced_invocation
 
 SOURCE = ROOT / "lambda_src" / "websocket_api"
 ENV = {
@@ -41,20 +36,8 @@ def test_deployed_with_tracing_active_the_handler_is_traced_and_only_botocore_pa
 
 
 def _xray_imported_at_init(module: str, extra_env: dict[str, str]) -> bool:
-    code = (
-        f"import sys; sys.path.insert(0, {str(SOURCE)!r}); import {module}; "
-        "print('aws_xray_sdk.core' in sys.modules)"
-    )
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_"))},
-        **FAKE_AWS_ENV,
-        **ENV,
-        **extra_env,
-    }
-    result = subprocess.run(  # noqa: S603 - our own code, in a fresh interpreter
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
-    return bool(json.loads(result.stdout.strip().lower()))
+    env = {**ENV, **extra_env}
+    return imported_at_init(SOURCE, module, env, ("aws_xray_sdk.core",))["aws_xray_sdk.core"]
 
 
 @pytest.mark.parametrize("module", MODULES)
