@@ -29,6 +29,9 @@ from typing import Any
 from .prices import PriceBook
 
 HOURS = 730.0
+# AWS meters data in binary units (its pages say "GB"; its worked examples divide by 1,024).
+GIB = float(2**30)
+KB_PER_GB = float(2**20)
 SECONDS = HOURS * 3600
 MINUTES = HOURS * 60
 # X-Ray's default sampling rule: the first request each second, then 5% of the rest.
@@ -85,6 +88,7 @@ class Line:
     usd: float
     detail: str
     source_url: str
+    assumption: str = ""  # why the price is not a list price (empty when it is one)
 
 
 @dataclass
@@ -95,6 +99,7 @@ class Estimate:
     lines: list[Line] = field(default_factory=list)
     unpriced: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)
 
     def subtotal(self, kind: str) -> float:
         return sum(line.usd for line in self.lines if line.kind == kind)
@@ -119,6 +124,7 @@ class Estimate:
             "lines": [asdict(line) for line in self.lines],
             "unpriced_types": self.unpriced,
             "notes": self.notes,
+            "assumptions": self.assumptions,
         }
 
 
@@ -140,7 +146,26 @@ class Template:
         self.resources: dict[str, Resource] = template.get("Resources", {})
         self.profile = profile
         self.notes: list[str] = []
+        self.assumptions: list[str] = []
         self._drivers: dict[str, Driver] = {}
+        self._tasks: dict[str, tuple[float, float]] = {}
+        self._s3: dict[str, S3Use] = {}
+
+    def assume(self, text: str) -> None:
+        """A quantity the template cannot give, stated once in the output as an assumption."""
+        if text not in self.assumptions:
+            self.assumptions.append(text)
+
+    def tasks(self, svc: str) -> tuple[float, float]:
+        """(minimum, needed) running tasks of an ECS service, computed once."""
+        if svc not in self._tasks:
+            self._tasks[svc] = _task_count(self, svc, self.props(svc))
+        return self._tasks[svc]
+
+    def s3(self, bucket: str) -> S3Use:
+        if bucket not in self._s3:
+            self._s3[bucket] = _s3_use(self, bucket, self.props(bucket))
+        return self._s3[bucket]
 
     def of_type(self, resource_type: str) -> dict[str, Resource]:
         return {k: r for k, r in self.resources.items() if r.get("Type") == resource_type}
@@ -170,7 +195,7 @@ class Template:
 
     def request_log_gb(self) -> float:
         """Log GB one request writes into each log group it passes, times the monthly requests."""
-        return self.profile["requests_per_month"] * self.profile["log_bytes_per_request"] / 1e9
+        return self.profile["requests_per_month"] * self.profile["log_bytes_per_request"] / GIB
 
 
 @dataclass(frozen=True)
@@ -268,6 +293,9 @@ def lambda_function(tpl: Template, fn: str, res: Resource) -> list[Usage]:
         Usage("lambda.request", invocations, False, what),
         Usage(f"lambda.gb_second.{arch}", invocations * seconds * memory_gb, False, what),
     ]
+    env = props.get("Environment", {}).get("Variables", {})
+    if "POWERTOOLS_METRICS_NAMESPACE" in env and invocations > 0:
+        out.append(powertools_metrics(tpl, fn, env, drv, invocations))
     if props.get("TracingConfig", {}).get("Mode") == "Active":
         sampled = min(
             invocations,
@@ -277,10 +305,41 @@ def lambda_function(tpl: Template, fn: str, res: Resource) -> list[Usage]:
     return out
 
 
+# Custom metrics each handler's Powertools ``Metrics`` publishes, by POWERTOOLS_SERVICE_NAME:
+# its distinct ``add_metric`` names, + 1 for the cold-start metric where the handler captures
+# it. tests/cost/test_coverage.py counts them again from the handler source.
+POWERTOOLS_METRICS: dict[str, int] = {
+    "items-api": 5,
+    "websocket-chat": 6,
+    "websocket-chat-authorizer": 1,
+    "table-export": 5,
+    "thumbnails": 3,
+}
+POWERTOOLS_METRICS_UNKNOWN = 5
+
+
+def powertools_metrics(
+    tpl: Template, fn: str, env: dict[str, Any], drv: Driver, invocations: float
+) -> Usage:
+    """Powertools writes EMF, so each metric name (x its dimensions) is a custom metric.
+
+    CloudWatch prorates a metric by the hours it receives data: a nightly job's metrics are
+    billed for the hours its runs publish them, a request-driven handler's for the month.
+    """
+    service = str(env.get("POWERTOOLS_SERVICE_NAME", fn))
+    count = POWERTOOLS_METRICS.get(service)
+    if count is None:
+        count = POWERTOOLS_METRICS_UNKNOWN
+        tpl.assume(f"{fn}: Powertools service {service!r} is not counted; {count} metrics assumed")
+    share = 1.0 if drv.kind != "schedule" else min(HOURS, invocations) / HOURS
+    what = f"{fn}: {count} Powertools metrics, {share:.0%} of the hours"
+    return Usage("cloudwatch.metric", count * share, False, what)
+
+
 def log_group(tpl: Template, lg: str, res: Resource) -> list[Usage]:
     p = tpl.profile
     gb = 0.0
-    per_event = p["log_bytes_per_request"] / 1e9
+    per_event = p["log_bytes_per_request"] / GIB
     for fn, r in tpl.of_type("AWS::Lambda::Function").items():
         if refs(r.get("Properties", {}).get("LoggingConfig", {}), lg):
             drv = tpl.driver(fn)
@@ -324,7 +383,7 @@ def dynamodb_table(tpl: Template, table: str, res: Resource) -> list[Usage]:
             reads += p["ws_messages_in"]  # one query of the room per message
         elif drv.kind == "schedule":
             # A full scan, eventually consistent: half a read unit per 4 KB.
-            reads += drv.invocations * p["table_gb_stored"] * 1e6 / 4 * 0.5
+            reads += drv.invocations * p["table_gb_stored"] * KB_PER_GB / 4 * 0.5
     # Each global secondary index repeats the writes.
     writes *= 1 + indexes
     out: list[Usage] = []
@@ -365,17 +424,32 @@ def _expiry_months(tpl: Template, props: dict[str, Any]) -> float:
     return _retention_months(tpl, min(days) if days else None)
 
 
-def s3_bucket(tpl: Template, bucket: str, res: Resource) -> list[Usage]:
+# Bytes one S3 server access log record takes (about 25 space-separated fields), and one ALB
+# access log entry once gzipped: both are assumptions, the logs' sizes are not published.
+S3_ACCESS_LOG_RECORD_BYTES = 350
+ALB_ACCESS_LOG_ENTRY_BYTES = 100
+
+
+@dataclass(frozen=True)
+class S3Use:
+    role: str
+    gb: float  # stored at steady state (the profile's months, or the lifecycle expiry)
+    puts: float
+    gets: float
+    objects_per_month: float  # new objects a month (what lifecycle transitions move)
+
+
+def _s3_use(tpl: Template, bucket: str, props: dict[str, Any]) -> S3Use:
     """Storage and requests by the bucket's role, found from what refers to it."""
     p = tpl.profile
-    props = res.get("Properties", {})
     months = _expiry_months(tpl, props)
-    gb = puts = gets = 0.0
-    role = "access logs or unused"
+    gb = puts = gets = objects = 0.0
+    role = "unused"
     if tpl.referrers(bucket, "Custom::S3BucketNotifications"):
         role = "uploads"
         gb = p["images_per_month"] * p["image_mb"] / 1024 * months
         puts, gets = p["images_per_month"], p["images_per_month"]
+        objects = puts
     for fn in tpl.functions_using(bucket):
         drv = tpl.driver(fn)
         env = tpl.props(fn).get("Environment", {}).get("Variables", {})
@@ -383,23 +457,88 @@ def s3_bucket(tpl: Template, bucket: str, res: Resource) -> list[Usage]:
             widths = len(str(env.get("WIDTHS", "1")).split(","))
             role = f"thumbnails ({widths} widths)"
             thumbs = p["images_per_month"] * widths
-            gb = thumbs * p["thumbnail_kb"] / 1024 / 1024 * months
-            puts = thumbs
+            gb = thumbs * p["thumbnail_kb"] / KB_PER_GB * months
+            puts = objects = thumbs
         elif drv.kind == "schedule":
             role = "exports"
             per_run = p["table_gb_stored"] / max(p["export_compression"], 1.0)
             gb = per_run * drv.invocations * months
             puts = drv.invocations * (2 + math.ceil(per_run * 10))  # lock, manifest, ~100 MB parts
+            objects = drv.invocations * (1 + math.ceil(per_run * 10))
     for jd in tpl.referrers(bucket, "AWS::Batch::JobDefinition"):
         del jd
         role = "batch input and output"
         gb = p["s3_gb_stored"] + p["batch_output_gb"] * min(months, 3.0)
-        puts = gets = p["batch_vcpu_hours"] * 10
-    what = f"{bucket}: {role}"
+        puts = gets = objects = p["batch_vcpu_hours"] * 10
+    # A log bucket stores one record per request to each bucket (or load balancer) logging to it.
+    log_bytes = 0.0
+    for src, res in tpl.of_type("AWS::S3::Bucket").items():
+        if src != bucket and refs(res.get("Properties", {}).get("LoggingConfiguration"), bucket):
+            use = tpl.s3(src)
+            log_bytes += (use.puts + use.gets) * S3_ACCESS_LOG_RECORD_BYTES
+            tpl.assume(
+                f"an S3 server access log record is {S3_ACCESS_LOG_RECORD_BYTES} bytes "
+                "(delivery is free; the log bucket pays storage)"
+            )
+    for lb, res in tpl.of_type("AWS::ElasticLoadBalancingV2::LoadBalancer").items():
+        attrs = {
+            a.get("Key"): a.get("Value")
+            for a in res.get("Properties", {}).get("LoadBalancerAttributes", [])
+        }
+        if attrs.get("access_logs.s3.enabled") == "true" and refs(
+            attrs.get("access_logs.s3.bucket"), bucket
+        ):
+            log_bytes += p["requests_per_month"] * ALB_ACCESS_LOG_ENTRY_BYTES
+            tpl.assume(
+                f"an ALB access log entry is {ALB_ACCESS_LOG_ENTRY_BYTES} bytes gzipped "
+                f"({lb}: delivery is free; the log bucket pays storage)"
+            )
+    if log_bytes:
+        role = "access logs"
+        gb += log_bytes / GIB * months
+        puts += HOURS * 12  # log objects land every few minutes
+        objects += HOURS * 12
+    return S3Use(role, gb, puts, gets, objects)
+
+
+def _ia_transition_days(props: dict[str, Any]) -> float | None:
+    """Days after which an enabled lifecycle rule moves current objects to STANDARD_IA."""
+    days = [
+        float(t["TransitionInDays"])
+        for rule in props.get("LifecycleConfiguration", {}).get("Rules", [])
+        if rule.get("Status") == "Enabled"
+        for t in rule.get("Transitions", [])
+        if t.get("StorageClass") == "STANDARD_IA" and "TransitionInDays" in t
+    ]
+    return min(days) if days else None
+
+
+def s3_bucket(tpl: Template, bucket: str, res: Resource) -> list[Usage]:
+    props = res.get("Properties", {})
+    use = tpl.s3(bucket)
+    what = f"{bucket}: {use.role}"
+    out = [
+        Usage("s3.put_request", use.puts, False, what),
+        Usage("s3.get_request", use.gets, False, what),
+    ]
+    ia_after = _ia_transition_days(props)
+    if ia_after is None:
+        return [Usage("s3.storage_gb_month", use.gb, False, what), *out]
+    # Objects stay in Standard for ia_after days, then sit in Standard-IA until they expire.
+    months = _expiry_months(tpl, props)
+    standard_share = min(1.0, ia_after / 30.4 / months) if months else 1.0
+    ia_gb = use.gb * (1 - standard_share)
+    expiry = months * 30.4
+    if ia_gb and expiry - ia_after < 30:
+        # Standard-IA bills at least 30 days for each object.
+        ia_gb *= 30 / (expiry - ia_after)
+    moved = use.objects_per_month if ia_gb else 0.0
+    label = f"{what}, Standard-IA after {ia_after:g} days"
     return [
-        Usage("s3.storage_gb_month", gb, False, what),
-        Usage("s3.put_request", puts, False, what),
-        Usage("s3.get_request", gets, False, what),
+        Usage("s3.storage_gb_month", use.gb * standard_share, False, label),
+        Usage("s3.standard_ia_gb_month", ia_gb, False, label),
+        Usage("s3.transition_ia_request", moved, False, label),
+        *out,
     ]
 
 
@@ -423,9 +562,29 @@ def vpc_endpoint(tpl: Template, ep: str, res: Resource) -> list[Usage]:
     return out
 
 
+def _endpoint_services(tpl: Template) -> set[str]:
+    return {
+        json.dumps(r.get("Properties", {}).get("ServiceName", "")).split(".")[-1].strip('"]} ')
+        for r in tpl.of_type("AWS::EC2::VPCEndpoint").values()
+    }
+
+
 def nat_gateway(tpl: Template, nat: str, res: Resource) -> list[Usage]:
-    del tpl, res
-    return [Usage("nat.hour", HOURS, True, nat)]
+    """Hours, and the bytes private tasks send to AWS services that have no VPC endpoint."""
+    del res
+    p = tpl.profile
+    endpoints = _endpoint_services(tpl)
+    gb = 0.0
+    if "logs" not in endpoints:
+        gb += p["log_gb_ingested"] if tpl.of_type("AWS::Batch::JobDefinition") else 0.0
+        gb += tpl.request_log_gb() if tpl.of_type("AWS::ECS::Service") else 0.0
+    if "s3" not in endpoints and tpl.of_type("AWS::Batch::JobDefinition"):
+        gb += p["s3_gb_stored"] + p["batch_output_gb"]
+    share = gb / max(1, len(tpl.of_type("AWS::EC2::NatGateway")))
+    return [
+        Usage("nat.hour", HOURS, True, nat),
+        Usage("nat.gb_processed", share, False, f"{nat}: logs and S3 without an endpoint"),
+    ]
 
 
 def elastic_ip(tpl: Template, eip: str, res: Resource) -> list[Usage]:
@@ -451,23 +610,22 @@ def load_balancer(tpl: Template, lb: str, res: Resource) -> list[Usage]:
         )
     rps = p["requests_per_month"] / SECONDS
     new_connections = rps / max(p["requests_per_connection"], 1.0)
-    gb_per_hour = p["requests_per_month"] * p["payload_kb"] / 1e6 / HOURS
+    gb_per_hour = p["requests_per_month"] * p["payload_kb"] / KB_PER_GB / HOURS
     lcu = max(new_connections / 25, gb_per_hour / 1.0)
     out.append(Usage("alb.lcu_hour", lcu * HOURS, False, f"{lb}: {lcu:.3g} LCU"))
-    out.append(_egress(tpl, f"{lb}: responses", p["requests_per_month"] * p["payload_kb"] / 1e6))
+    out.append(_egress(tpl, f"{lb}: responses", p["requests_per_month"] * p["payload_kb"] / KB_PER_GB))
     return out
 
 
-def ecs_service(tpl: Template, svc: str, res: Resource) -> list[Usage]:
-    """Fargate tasks: task size from the task definition, count from the scaling target."""
-    p = tpl.profile
-    props = res.get("Properties", {})
-    task_def = next(
+def _task_def(tpl: Template, props: dict[str, Any]) -> dict[str, Any]:
+    return next(
         (tpl.props(k) for k in tpl.of_type("AWS::ECS::TaskDefinition") if refs(props, k)), {}
     )
-    vcpu = float(task_def.get("Cpu", 256)) / 1024
-    mem_gb = float(task_def.get("Memory", 512)) / 1024
-    arch = _arch(task_def.get("RuntimePlatform", {}).get("CpuArchitecture", "X86_64"))
+
+
+def _task_count(tpl: Template, svc: str, props: dict[str, Any]) -> tuple[float, float]:
+    """(minimum, needed) tasks: the scaling target's bounds and its request-count target."""
+    p = tpl.profile
     desired = float(props.get("DesiredCount", 1))
     low, high, per_task = desired, desired, 0.0
     for target in tpl.referrers(svc, "AWS::ApplicationAutoScaling::ScalableTarget"):
@@ -489,6 +647,17 @@ def ecs_service(tpl: Template, svc: str, res: Resource) -> list[Usage]:
             needed = high
     elif p["requests_per_month"]:
         tpl.notes.append(f"{svc}: no request-count scaling target; priced at {low:g} tasks")
+    return low, needed
+
+
+def ecs_service(tpl: Template, svc: str, res: Resource) -> list[Usage]:
+    """Fargate tasks: task size from the task definition, count from the scaling target."""
+    props = res.get("Properties", {})
+    task_def = _task_def(tpl, props)
+    vcpu = float(task_def.get("Cpu", 256)) / 1024
+    mem_gb = float(task_def.get("Memory", 512)) / 1024
+    arch = _arch(task_def.get("RuntimePlatform", {}).get("CpuArchitecture", "X86_64"))
+    low, needed = tpl.tasks(svc)
     strategy = props.get("CapacityProviderStrategy") or [
         {"CapacityProvider": "FARGATE", "Weight": 1}
     ]
@@ -507,6 +676,71 @@ def ecs_service(tpl: Template, svc: str, res: Resource) -> list[Usage]:
             out.append(Usage("fargate_spot.vcpu_hour", spot * vcpu, fixed, what + " (Spot)"))
             out.append(Usage("fargate_spot.gb_hour", spot * mem_gb, fixed, what + " (Spot)"))
     return out
+
+
+# Container Insights (ECS) publishes custom metrics per dimension set. Counted from the ECS
+# metrics list in the Container Insights documentation; the exact set moves, so an assumption.
+CONTAINER_INSIGHTS_METRICS = {"cluster": 13, "service": 15, "task family": 11}
+# Enhanced observability adds task- and container-level metrics for every running task.
+CONTAINER_INSIGHTS_ENHANCED_PER_TASK = 20
+# Performance log events Container Insights ingests (one per task a minute): an assumption.
+CONTAINER_INSIGHTS_LOG_BYTES_PER_TASK_MINUTE = 1500
+
+
+def ecs_cluster(tpl: Template, cluster: str, res: Resource) -> list[Usage]:
+    """Free, unless Container Insights is on: then metrics and performance logs are billed."""
+    settings = {
+        s.get("Name"): str(s.get("Value", "")).lower()
+        for s in res.get("Properties", {}).get("ClusterSettings", [])
+    }
+    mode = settings.get("containerInsights", "disabled")
+    if mode not in ("enabled", "enhanced"):
+        return []
+    services = [k for k in tpl.of_type("AWS::ECS::Service") if refs(tpl.props(k), cluster)]
+    families = {json.dumps(_task_def(tpl, tpl.props(k)).get("Family", k)) for k in services}
+    m = CONTAINER_INSIGHTS_METRICS
+    metrics = m["cluster"] + m["service"] * len(services) + m["task family"] * len(families)
+    low = sum(tpl.tasks(k)[0] for k in services)
+    needed = sum(tpl.tasks(k)[1] for k in services)
+    if mode == "enhanced":
+        metrics += CONTAINER_INSIGHTS_ENHANCED_PER_TASK * low
+    tpl.assume(
+        f"Container Insights publishes {m['cluster']} metrics per cluster, {m['service']} per "
+        f"service, {m['task family']} per task family (+{CONTAINER_INSIGHTS_ENHANCED_PER_TASK} "
+        f"per task when enhanced) and {CONTAINER_INSIGHTS_LOG_BYTES_PER_TASK_MINUTE} bytes of "
+        "performance log per task a minute"
+    )
+    what = f"{cluster}: Container Insights {mode}, {len(services)} service(s)"
+    per_task_gb = CONTAINER_INSIGHTS_LOG_BYTES_PER_TASK_MINUTE * MINUTES / GIB
+    return [
+        Usage("cloudwatch.metric", float(metrics), True, what),
+        Usage("logs.ingest_gb", low * per_task_gb, True, what + ": performance logs"),
+        Usage("logs.ingest_gb", (needed - low) * per_task_gb, False, what + ": performance logs"),
+    ]
+
+
+BOOTSTRAP_IMAGES = "cdk-hnb659fds-container-assets"
+
+
+def container_image(tpl: Template, definition: str, res: Resource) -> list[Usage]:
+    """An image CDK pushed to the bootstrap ECR repository is stored there (no lifecycle rule)."""
+    props = res.get("Properties", {})
+    images = [c.get("Image") for c in props.get("ContainerDefinitions", [])]
+    images.append(props.get("ContainerProperties", {}).get("Image"))
+    if not any(BOOTSTRAP_IMAGES in json.dumps(i) for i in images if i):
+        return []
+    tpl.assume(
+        "each image in the CDK bootstrap ECR repository is ecr_gb_stored GB; that repository "
+        "keeps every image a deploy pushed until you expire them"
+    )
+    return [
+        Usage(
+            "ecr.storage_gb_month",
+            tpl.profile["ecr_gb_stored"],
+            False,
+            f"{definition}: image in the bootstrap repository",
+        )
+    ]
 
 
 def batch_compute_environment(tpl: Template, ce: str, res: Resource) -> list[Usage]:
@@ -546,7 +780,7 @@ def rest_api(tpl: Template, api: str, res: Resource) -> list[Usage]:
     p = tpl.profile
     return [
         Usage("apigw.rest.request", p["requests_per_month"], False, api),
-        _egress(tpl, f"{api}: responses", p["requests_per_month"] * p["payload_kb"] / 1e6),
+        _egress(tpl, f"{api}: responses", p["requests_per_month"] * p["payload_kb"] / KB_PER_GB),
     ]
 
 
@@ -555,25 +789,97 @@ def http_or_websocket_api(tpl: Template, api: str, res: Resource) -> list[Usage]
     if res.get("Properties", {}).get("ProtocolType") == "HTTP":
         return [
             Usage("apigw.http.request", p["requests_per_month"], False, api),
-            _egress(tpl, f"{api}: responses", p["requests_per_month"] * p["payload_kb"] / 1e6),
+            _egress(tpl, f"{api}: responses", p["requests_per_month"] * p["payload_kb"] / KB_PER_GB),
         ]
     out_messages = p["ws_messages_in"] * p["ws_fanout"]
     units = max(1.0, math.ceil(p["ws_message_kb"] / 32))  # metered in 32 KB increments
     return [
         Usage("apigw.ws.message", (p["ws_messages_in"] + out_messages) * units, False, api),
         Usage("apigw.ws.connection_minute", p["ws_connection_minutes"], False, api),
-        _egress(tpl, f"{api}: pushed messages", out_messages * p["ws_message_kb"] / 1e6),
+        _egress(tpl, f"{api}: pushed messages", out_messages * p["ws_message_kb"] / KB_PER_GB),
+    ]
+
+
+# Detailed metrics a REST stage publishes per method (4XXError, 5XXError, CacheHitCount,
+# CacheMissCount, Count, IntegrationLatency, Latency) and a WebSocket stage per route
+# (ClientError, ExecutionError, IntegrationError, IntegrationLatency, MessageCount): the API
+# Gateway developer guide's metric lists.
+REST_METHOD_METRICS = 7
+WEBSOCKET_ROUTE_METRICS = 5
+# Execution log bytes per logged request, and the share of requests that log at ERROR level
+# (failures only): assumptions, API Gateway does not publish either.
+EXECUTION_LOG_BYTES = 2000
+ERROR_SHARE = 0.01
+EXECUTION_LOG_NOTE = (
+    f"API Gateway execution logs: {EXECUTION_LOG_BYTES} bytes per logged request; at ERROR "
+    f"level {ERROR_SHARE:.0%} of requests log; the log group API Gateway creates never expires"
+)
+
+
+def _execution_logs(tpl: Template, stage: str, level: str, events: float) -> list[Usage]:
+    level = level.upper()
+    if level not in ("INFO", "ERROR") or not events:
+        return []
+    logged = events * (1.0 if level == "INFO" else ERROR_SHARE)
+    gb = logged * EXECUTION_LOG_BYTES / GIB
+    tpl.assume(EXECUTION_LOG_NOTE)
+    what = f"{stage}: execution logs at {level}"
+    return [
+        Usage("logs.ingest_gb", gb, False, what),
+        Usage("logs.storage_gb_month", gb * tpl.profile["months_of_data"], False, what),
     ]
 
 
 def rest_stage(tpl: Template, stage: str, res: Resource) -> list[Usage]:
-    """A stage is free unless it runs a cache cluster, billed by the hour by size."""
-    del tpl
+    """Cache cluster hours, detailed metrics (MethodSettings MetricsEnabled) and execution logs."""
     props = res.get("Properties", {})
-    if not props.get("CacheClusterEnabled"):
-        return []
-    size = str(props.get("CacheClusterSize", "0.5"))
-    return [Usage(f"apigw.cache_hour.{size}", HOURS, True, f"{stage}: {size} GB cache")]
+    out: list[Usage] = []
+    if props.get("CacheClusterEnabled"):
+        size = str(props.get("CacheClusterSize", "0.5"))
+        out.append(Usage(f"apigw.cache_hour.{size}", HOURS, True, f"{stage}: {size} GB cache"))
+    settings = props.get("MethodSettings", [])
+    requests = tpl.profile["requests_per_month"]
+    if any(m.get("MetricsEnabled") for m in settings) and requests:
+        api = props.get("RestApiId")
+        methods = [
+            k
+            for k, r in tpl.of_type("AWS::ApiGateway::Method").items()
+            if json.dumps(r.get("Properties", {}).get("RestApiId")) == json.dumps(api)
+        ]
+        # CacheHitCount and CacheMissCount come only from a stage with a cache.
+        per_method = REST_METHOD_METRICS - (0 if props.get("CacheClusterEnabled") else 2)
+        metrics = per_method * max(1, len(methods))
+        out.append(
+            Usage(
+                "cloudwatch.metric",
+                float(metrics),
+                False,
+                f"{stage}: detailed metrics, {len(methods)} methods x {per_method}",
+            )
+        )
+    level = next((str(m.get("LoggingLevel", "OFF")) for m in settings if "LoggingLevel" in m), "")
+    out += _execution_logs(tpl, stage, level, requests)
+    return out
+
+
+def websocket_stage(tpl: Template, stage: str, res: Resource) -> list[Usage]:
+    """Detailed route metrics (DefaultRouteSettings DetailedMetricsEnabled) and execution logs."""
+    p = tpl.profile
+    route = res.get("Properties", {}).get("DefaultRouteSettings", {})
+    events = 2 * p["ws_connections"] + p["ws_messages_in"]
+    out: list[Usage] = []
+    if route.get("DetailedMetricsEnabled") and events:
+        routes = len(tpl.of_type("AWS::ApiGatewayV2::Route"))
+        out.append(
+            Usage(
+                "cloudwatch.metric",
+                float(WEBSOCKET_ROUTE_METRICS * max(1, routes)),
+                False,
+                f"{stage}: detailed metrics, {routes} routes x {WEBSOCKET_ROUTE_METRICS}",
+            )
+        )
+    out += _execution_logs(tpl, stage, str(route.get("LoggingLevel", "OFF")), events)
+    return out
 
 
 def _fixed(meter: str, count: float = 1.0) -> Pricer:
@@ -596,11 +902,31 @@ def alarm(tpl: Template, al: str, res: Resource) -> list[Usage]:
 
 
 def kms_key(tpl: Template, key: str, res: Resource) -> list[Usage]:
-    del res
-    return [
+    """$1 a month, plus $1 a month for each of the first two rotations (later ones are free).
+
+    Priced at steady state, after the second rotation: what the key costs from then on. In its
+    first rotation period it costs $1 a month; between the first and second rotation, $2.
+    """
+    props = res.get("Properties", {})
+    out = [
         Usage("kms.key_month", 1.0, True, key),
         Usage("kms.request", tpl.profile["kms_requests"], False, key),
     ]
+    if props.get("EnableKeyRotation"):
+        days = props.get("RotationPeriodInDays", 365)
+        out.append(
+            Usage(
+                "kms.rotation_month",
+                2.0,
+                True,
+                f"{key}: rotated every {days} days; steady state from day {2 * int(days)}",
+            )
+        )
+        tpl.assume(
+            "KMS keys are priced at steady state, after their second automatic rotation "
+            "($3 a month each; $1 in the first rotation period, $2 in the second)"
+        )
+    return out
 
 
 def secret(tpl: Template, sec: str, res: Resource) -> list[Usage]:
@@ -648,7 +974,7 @@ def lightsail_instance(tpl: Template, inst: str, res: Resource) -> list[Usage]:
     out.append(
         Usage(
             "lightsail.transfer_gb",
-            p["requests_per_month"] * p["payload_kb"] / 1e6,
+            p["requests_per_month"] * p["payload_kb"] / KB_PER_GB,
             False,
             f"{inst}: responses",
         )
@@ -689,6 +1015,10 @@ PRICERS: dict[str, Pricer] = {
     "AWS::ApiGateway::RestApi": rest_api,
     "AWS::ApiGatewayV2::Api": http_or_websocket_api,
     "AWS::ApiGateway::Stage": rest_stage,
+    "AWS::ApiGatewayV2::Stage": websocket_stage,
+    "AWS::ECS::Cluster": ecs_cluster,
+    "AWS::ECS::TaskDefinition": container_image,
+    "AWS::Batch::JobDefinition": container_image,
     "AWS::CloudWatch::Alarm": alarm,
     "AWS::CloudWatch::Dashboard": _fixed("cloudwatch.dashboard"),
     "AWS::KMS::Key": kms_key,
@@ -729,9 +1059,7 @@ FREE: dict[str, str] = {
     "far below SQS's 1 M free requests",
     "AWS::SQS::QueuePolicy": "no charge",
     "AWS::S3::BucketPolicy": "no charge",
-    "AWS::ECS::Cluster": "no charge for a cluster (Container Insights off)",
     "AWS::ECS::ClusterCapacityProviderAssociations": "no charge",
-    "AWS::ECS::TaskDefinition": _PRICED_ELSEWHERE + "the ECS service that runs it",
     "AWS::ApplicationAutoScaling::ScalableTarget": _PRICED_ELSEWHERE
     + "the ECS service's task count",
     "AWS::ApplicationAutoScaling::ScalingPolicy": _PRICED_ELSEWHERE
@@ -739,7 +1067,6 @@ FREE: dict[str, str] = {
     "AWS::ElasticLoadBalancingV2::Listener": _PRICED_ELSEWHERE + "the load balancer",
     "AWS::ElasticLoadBalancingV2::TargetGroup": _PRICED_ELSEWHERE + "the load balancer",
     "AWS::Batch::JobQueue": _PRICED_ELSEWHERE + "its first compute environment",
-    "AWS::Batch::JobDefinition": _PRICED_ELSEWHERE + "the compute environment",
     "AWS::Events::Rule": "AWS service events on the default bus are free",
     "AWS::ApiGateway::Account": "no charge",
     "AWS::ApiGateway::ApiKey": "no charge",
@@ -756,7 +1083,6 @@ FREE: dict[str, str] = {
     "AWS::ApiGatewayV2::Integration": _PRICED_ELSEWHERE + "the API's messages",
     "AWS::ApiGatewayV2::Route": _PRICED_ELSEWHERE + "the API's messages",
     "AWS::ApiGatewayV2::RouteResponse": "no charge",
-    "AWS::ApiGatewayV2::Stage": "no charge (access logs priced at the log group)",
     "AWS::ApiGatewayV2::Deployment": "no charge",
     "AWS::Cognito::UserPoolClient": _PRICED_ELSEWHERE + "the user pool's MAUs",
     "AWS::CDK::Metadata": "CDK bookkeeping, not a cloud resource",
@@ -774,14 +1100,14 @@ def unpriced_types(template: dict[str, Any]) -> list[str]:
     return sorted(t for t in types if t not in PRICERS and not is_free(t))
 
 
-def usages(template: dict[str, Any], profile: Profile) -> tuple[list[Usage], list[str]]:
+def usages(template: dict[str, Any], profile: Profile) -> tuple[list[Usage], Template]:
     tpl = Template(template, profile)
     out: list[Usage] = []
     for logical_id, res in sorted(tpl.resources.items()):
         pricer = PRICERS.get(res.get("Type", ""))
         if pricer:
             out += pricer(tpl, logical_id, res)
-    return out, tpl.notes
+    return out, tpl
 
 
 def _lines_for(
@@ -806,6 +1132,7 @@ def _lines_for(
             gross,
             detail,
             price.source,
+            price.assumption,
         )
     ]
     free = min(quantity, free_left.get(price.free_pool, price.free_per_month))
@@ -822,6 +1149,7 @@ def _lines_for(
                 net - gross,
                 f"first {price.free_per_month:,.0f} {price.unit}s a month free (per account)",
                 price.source,
+                price.assumption,
             )
         )
     return lines
@@ -848,6 +1176,7 @@ def _lightsail_transfer(items: list[Usage], all_usages: list[Usage], book: Price
             price.charge(over),
             f"{gb:,.0f} GB out, {allowance:,.0f} GB included in the bundles",
             price.source,
+            price.assumption,
         )
     ]
 
@@ -866,13 +1195,13 @@ def estimate(
     profile_name: str = "custom",
     free_tier: bool = True,
 ) -> Estimate:
-    found, notes = usages(template, profile)
+    found, tpl = usages(template, profile)
     # Fixed and usage quantities of one meter (minimum tasks, scaled-out tasks) stay apart.
     by_meter: dict[tuple[str, bool], list[Usage]] = defaultdict(list)
     for u in found:
         by_meter[(u.meter, u.fixed)].append(u)
     result = Estimate(stack, book.region, profile_name, unpriced=unpriced_types(template))
-    result.notes = notes
+    result.notes = tpl.notes
     free_left: dict[str, float] = {}
     if not free_tier:
         free_left = {p.free_pool: 0.0 for p in book.prices.values()}
@@ -883,4 +1212,8 @@ def estimate(
             result.lines += _lines_for(key[0], by_meter[key], book, free_left)
     order = {"fixed": 0, "usage": 1, "free tier": 2}
     result.lines.sort(key=lambda line: (order[line.kind], -abs(line.usd), line.meter))
+    priced_by_assumption = {
+        f"{line.description}: {line.assumption}" for line in result.lines if line.assumption
+    }
+    result.assumptions = tpl.assumptions + sorted(priced_by_assumption)
     return result

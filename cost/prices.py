@@ -4,6 +4,10 @@ A price is either ``usd`` (per unit) or ``tiers`` (``[[units in the tier or null
 filled in order, the last tier unbounded). ``free_per_month`` is an always-free allowance; meters
 that share one allowance (Lambda's 400,000 GB-seconds over x86_64 and arm64) name the same
 ``free_pool``.
+
+Every price names its public page (``source``) and the day it was read (``date``). A figure no
+public page gives today carries ``assumption``: why it is what it is. Lines priced with it say so
+in every output, so an assumption is never read as a list price.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ class Price:
     free_pool: str
     source: str
     date: str
+    assumption: str = ""
 
     def charge(self, quantity: float) -> float:
         """USD for ``quantity`` units in one month, tiers filled in order (no free tier)."""
@@ -84,6 +89,7 @@ def parse_price_book(doc: dict[str, Any]) -> PriceBook:
             free_pool=raw.get("free_pool", meter),
             source=raw["source"],
             date=raw["date"],
+            assumption=raw.get("assumption", ""),
         )
     return PriceBook(
         region=doc["region"],

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Iterable
 
-from .model import Estimate
+from .model import Estimate, Line
 
 BEGIN = "<!-- cost:begin -->"
 END = "<!-- cost:end -->"
@@ -19,7 +20,19 @@ def _quantity(value: float) -> str:
     return f"{value:,.4g}"
 
 
+DESCRIPTION_WIDTH = 56
+UNIT_WIDTH = 20
+NOTE_WIDTH = 100
+
+
+def _wrapped(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width``, broken between words (never inside one)."""
+    return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False) or [""]
+
+
 def table(est: Estimate, verbose: bool = False) -> str:
+    """The per-stack table: descriptions and units wrap; resource details and sources only
+    with ``verbose``. A line priced with an assumption is marked ``*`` and explained below."""
     out = [f"== {est.stack} ({est.region}, profile {est.profile})"]
     for kind in ("fixed", "usage", "free tier"):
         lines = [line for line in est.lines if line.kind == kind]
@@ -27,21 +40,38 @@ def table(est: Estimate, verbose: bool = False) -> str:
             continue
         out.append(f"  {kind}:")
         for line in lines:
+            mark = "*" if line.assumption else " "
+            desc = _wrapped(line.description, DESCRIPTION_WIDTH)
+            unit = _wrapped(line.unit, UNIT_WIDTH)
             out.append(
-                f"    {line.description[:58]:<58} {_quantity(line.quantity):>10} "
-                f"{line.unit[:18]:<18} {line.usd:>10,.2f}"
+                f"   {mark}{desc[0]:<{DESCRIPTION_WIDTH}} {_quantity(line.quantity):>10} "
+                f"{unit[0]:<{UNIT_WIDTH}} {line.usd:>10,.2f}"
             )
+            for i in range(1, max(len(desc), len(unit))):
+                more_desc = desc[i] if i < len(desc) else ""
+                more_unit = unit[i] if i < len(unit) else ""
+                out.append(f"    {more_desc:<{DESCRIPTION_WIDTH}} {'':>10} {more_unit}".rstrip())
             if verbose:
-                out.append(f"        {line.detail}")
+                for text in _wrapped(f"{line.detail} [{line.source_url}]", NOTE_WIDTH - 8):
+                    out.append(f"        {text}")
     out.append(
         f"  fixed {est.fixed:,.2f} + usage {est.subtotal('usage'):,.2f} "
         f"+ free tier {est.subtotal('free tier'):,.2f} = TOTAL {est.total:,.2f} USD/month"
     )
-    for note in est.notes:
-        out.append(f"  note: {note}")
+    for prefix, texts in (("note", est.notes), ("assumption", est.assumptions)):
+        for text in texts:
+            wrapped = _wrapped(text, NOTE_WIDTH - len(prefix) - 4)
+            out.append(f"  {prefix}: {wrapped[0]}")
+            out += [f"  {' ' * len(prefix)}  {more}" for more in wrapped[1:]]
+    if any(line.assumption for line in est.lines):
+        out.append("  * priced with a stated assumption, not a list price (see assumption lines)")
     if est.unpriced:
         out.append(f"  NOT PRICED (add to cost/model.py): {', '.join(est.unpriced)}")
     return "\n".join(out)
+
+
+def _marked(line: Line) -> str:
+    return line.description + (" \\*" if line.assumption else "")
 
 
 def doc_section(fixed: Estimate, by_profile: Iterable[Estimate]) -> str:
@@ -68,7 +98,7 @@ def doc_section(fixed: Estimate, by_profile: Iterable[Estimate]) -> str:
     rows.append("| --- | ---: | ---: |")
     for line in fixed.lines:
         rows.append(
-            f"| {line.description} | {_quantity(line.quantity)} {line.unit} | {line.usd:,.2f} |"
+            f"| {_marked(line)} | {_quantity(line.quantity)} {line.unit} | {line.usd:,.2f} |"
         )
     if not fixed.lines:
         rows.append("| (nothing) | | 0.00 |")
@@ -83,9 +113,13 @@ def doc_section(fixed: Estimate, by_profile: Iterable[Estimate]) -> str:
         rows.append("| --- | --- | ---: | ---: |")
         for line in medium.lines:
             rows.append(
-                f"| {line.description} | {line.kind} | {_quantity(line.quantity)} {line.unit} "
+                f"| {_marked(line)} | {line.kind} | {_quantity(line.quantity)} {line.unit} "
                 f"| {line.usd:,.2f} |"
             )
+    assumptions = sorted({a for e in [fixed, *profiles] for a in e.assumptions})
+    if assumptions:
+        rows += ["", "Assumptions (\\* above: priced with one, not a list price):", ""]
+        rows += [f"- {a}" for a in assumptions]
     notes = [f"- {e.profile}: {note}" for e in profiles for note in e.notes]
     if notes:
         rows += ["", "What the model noticed:", "", *notes]

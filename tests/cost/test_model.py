@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
@@ -122,8 +123,21 @@ def test_price_files_cite_a_public_page_and_a_date_for_every_price() -> None:
     for book in (BOOK, eu):
         for price in book.prices.values():
             assert price.source.startswith("https://aws.amazon.com/"), price.meter
-            assert price.date == "2026-11-29", price.meter
+            assert re.fullmatch(r"20\d\d-\d\d-\d\d", price.date), price.meter
             assert price.first_rate > 0, price.meter
+
+
+def test_fargate_spot_is_a_stated_assumption_and_on_demand_eu_matches_us() -> None:
+    # The public Fargate page lists Europe (Ireland) Linux on-demand at the us-east-1 rates;
+    # Spot has no current published rate, so it must say it is an assumption.
+    eu = load_price_book("eu-west-1")
+    for meter in ("vcpu_hour.x86_64", "gb_hour.x86_64", "vcpu_hour.arm64", "gb_hour.arm64"):
+        assert eu[f"fargate.{meter}"].first_rate == BOOK[f"fargate.{meter}"].first_rate
+    for book in (BOOK, eu):
+        for meter in ("fargate_spot.vcpu_hour", "fargate_spot.gb_hour"):
+            assert book[meter].assumption
+    sourced = [p for p in BOOK.prices.values() if not p.assumption]
+    assert len(sourced) > len(BOOK.prices) - 3
 
 
 def test_template_dict_is_not_mutated_by_estimating() -> None:
