@@ -14,6 +14,11 @@ Assumptions worth knowing (also printed by the CLI):
 - Lambda functions are classified by what invokes them (REST method, WebSocket route or
   authorizer, S3 notification, schedule); functions nothing invokes are deploy-time custom
   resource handlers and cost nothing that shows.
+- Bytes are GiB (2^30) and KiB (2^10), as AWS meters them and its worked examples compute.
+- KMS keys with rotation on are priced at steady state (after the second rotation).
+- Quantities no template or page gives (Container Insights' metric count, access and execution
+  log record sizes, the share of requests that fail) are module constants, and every estimate
+  that uses one lists it under ``Estimate.assumptions``.
 """
 
 from __future__ import annotations
@@ -333,7 +338,8 @@ def powertools_metrics(
         tpl.assume(f"{fn}: Powertools service {service!r} is not counted; {count} metrics assumed")
     share = 1.0 if drv.kind != "schedule" else min(HOURS, invocations) / HOURS
     what = f"{fn}: {count} Powertools metrics, {share:.0%} of the hours"
-    return Usage("cloudwatch.metric", count * share, False, what)
+    # A scheduled job publishes whatever the traffic: its metrics are part of the fixed floor.
+    return Usage("cloudwatch.metric", count * share, drv.kind == "schedule", what)
 
 
 def log_group(tpl: Template, lg: str, res: Resource) -> list[Usage]:
@@ -496,8 +502,10 @@ def _s3_use(tpl: Template, bucket: str, props: dict[str, Any]) -> S3Use:
     if log_bytes:
         role = "access logs"
         gb += log_bytes / GIB * months
-        puts += HOURS * 12  # log objects land every few minutes
-        objects += HOURS * 12
+        records = log_bytes / min(S3_ACCESS_LOG_RECORD_BYTES, ALB_ACCESS_LOG_ENTRY_BYTES)
+        delivered = min(HOURS * 12, records)  # log objects land every few minutes at most
+        puts += delivered
+        objects += delivered
     return S3Use(role, gb, puts, gets, objects)
 
 
@@ -613,7 +621,9 @@ def load_balancer(tpl: Template, lb: str, res: Resource) -> list[Usage]:
     gb_per_hour = p["requests_per_month"] * p["payload_kb"] / KB_PER_GB / HOURS
     lcu = max(new_connections / 25, gb_per_hour / 1.0)
     out.append(Usage("alb.lcu_hour", lcu * HOURS, False, f"{lb}: {lcu:.3g} LCU"))
-    out.append(_egress(tpl, f"{lb}: responses", p["requests_per_month"] * p["payload_kb"] / KB_PER_GB))
+    out.append(
+        _egress(tpl, f"{lb}: responses", p["requests_per_month"] * p["payload_kb"] / KB_PER_GB)
+    )
     return out
 
 
@@ -699,7 +709,7 @@ def ecs_cluster(tpl: Template, cluster: str, res: Resource) -> list[Usage]:
     services = [k for k in tpl.of_type("AWS::ECS::Service") if refs(tpl.props(k), cluster)]
     families = {json.dumps(_task_def(tpl, tpl.props(k)).get("Family", k)) for k in services}
     m = CONTAINER_INSIGHTS_METRICS
-    metrics = m["cluster"] + m["service"] * len(services) + m["task family"] * len(families)
+    metrics = float(m["cluster"]) + m["service"] * len(services) + m["task family"] * len(families)
     low = sum(tpl.tasks(k)[0] for k in services)
     needed = sum(tpl.tasks(k)[1] for k in services)
     if mode == "enhanced":
@@ -789,7 +799,9 @@ def http_or_websocket_api(tpl: Template, api: str, res: Resource) -> list[Usage]
     if res.get("Properties", {}).get("ProtocolType") == "HTTP":
         return [
             Usage("apigw.http.request", p["requests_per_month"], False, api),
-            _egress(tpl, f"{api}: responses", p["requests_per_month"] * p["payload_kb"] / KB_PER_GB),
+            _egress(
+                tpl, f"{api}: responses", p["requests_per_month"] * p["payload_kb"] / KB_PER_GB
+            ),
         ]
     out_messages = p["ws_messages_in"] * p["ws_fanout"]
     units = max(1.0, math.ceil(p["ws_message_kb"] / 32))  # metered in 32 KB increments

@@ -87,14 +87,15 @@ def doc_section(fixed: Estimate, by_profile: Iterable[Estimate]) -> str:
         "",
         "| profile | fixed | usage | free tier | total |",
         "| --- | ---: | ---: | ---: | ---: |",
-        f"| zero traffic | {fixed.fixed:,.2f} | 0.00 | 0.00 | **{fixed.total:,.2f}** |",
+        f"| zero traffic | {fixed.fixed:,.2f} | {fixed.subtotal('usage'):,.2f} | "
+        f"{fixed.subtotal('free tier'):,.2f} | **{fixed.total:,.2f}** |",
     ]
     for est in profiles:
         rows.append(
             f"| {est.profile} | {est.fixed:,.2f} | {est.subtotal('usage'):,.2f} | "
             f"{est.subtotal('free tier'):,.2f} | **{est.total:,.2f}** |"
         )
-    rows += ["", "What you pay at zero traffic:", "", "| fixed line | quantity | USD/month |"]
+    rows += ["", "What you pay at zero traffic:", "", "| line | quantity | USD/month |"]
     rows.append("| --- | ---: | ---: |")
     for line in fixed.lines:
         rows.append(
