@@ -4,9 +4,10 @@
 
 Needs AWS credentials (any identity allowed ``pricing:GetProducts``); without them it says so in
 one line and exits 2. It refreshes the single-rate meters listed in ``QUERIES`` (first tier,
-on-demand), stamps each with today's date and ``"refreshed": "AWS Price List Query API"``, and
-leaves tiered and hand-only prices (Lightsail bundles, free allowances) as they are. The Price
-List API answers only from us-east-1 (and two other regions), whatever region is priced.
+on-demand), stamps each with today's date and ``"refreshed": "AWS Price List Query API"`` (an
+answer replaces an ``assumption``: it is a published rate), and leaves tiered and hand-only
+prices (Lightsail bundles, free allowances) as they are. The Price List API answers only from
+us-east-1 (and two other regions), whatever region is priced.
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ def refresh_book(doc: dict[str, Any], client: Any, today: str) -> tuple[list[str
             missing.append(meter)
             continue
         entry.update(usd=usd, date=today, refreshed="AWS Price List Query API")
+        # A Price List answer is a published rate: it replaces a stated assumption (Spot).
+        entry.pop("assumption", None)
         refreshed.append(meter)
     return refreshed, missing
 

@@ -68,6 +68,9 @@ def test_refresh_updates_queried_prices_from_the_price_list_api(
     lam = doc["prices"]["lambda.gb_second.x86_64"]
     assert lam["usd"] == 0.000018
     assert lam["refreshed"] == "AWS Price List Query API"
+    # Fargate Spot was a stated assumption; a Price List answer is a published rate.
+    assert doc["prices"]["fargate_spot.vcpu_hour"]["usd"] == 0.000018
+    assert "assumption" not in doc["prices"]["fargate_spot.vcpu_hour"]
     assert doc["prices"]["alb.hour"]["usd"] == 0.0225
     assert "refreshed" not in doc["prices"]["alb.hour"]
     # Tiered and hand-only prices are untouched.
