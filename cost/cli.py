@@ -13,6 +13,7 @@ import argparse
 import json
 import re
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
             json.dumps({"note": book.note, "estimates": [e.to_dict() for e in estimates]}, indent=2)
         )
     else:
-        print(f"# {book.note}\n")
+        print(textwrap.fill(book.note, 100, initial_indent="# ", subsequent_indent="# ") + "\n")
         for est in estimates:
             print(report.table(est, verbose=args.verbose) + "\n")
     return 1 if any(e.unpriced for e in estimates) else 0

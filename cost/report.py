@@ -20,7 +20,7 @@ def _quantity(value: float) -> str:
     return f"{value:,.4g}"
 
 
-DESCRIPTION_WIDTH = 56
+DESCRIPTION_WIDTH = 52  # a row is at most 100 characters wide
 UNIT_WIDTH = 20
 NOTE_WIDTH = 100
 
@@ -44,7 +44,7 @@ def table(est: Estimate, verbose: bool = False) -> str:
             desc = _wrapped(line.description, DESCRIPTION_WIDTH)
             unit = _wrapped(line.unit, UNIT_WIDTH)
             out.append(
-                f"   {mark}{desc[0]:<{DESCRIPTION_WIDTH}} {_quantity(line.quantity):>10} "
+                f"  {mark} {desc[0]:<{DESCRIPTION_WIDTH}} {_quantity(line.quantity):>10} "
                 f"{unit[0]:<{UNIT_WIDTH}} {line.usd:>10,.2f}"
             )
             for i in range(1, max(len(desc), len(unit))):

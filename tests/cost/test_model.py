@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from cost.model import Estimate, estimate, schedule_runs_per_month
+from cost.model import Estimate, Line, estimate, schedule_runs_per_month
 from cost.prices import load_price_book
 from cost.profile import zero_profile
+from cost.report import table
 
 BOOK = load_price_book("us-east-1")
 
@@ -155,3 +156,17 @@ def test_reserved_concurrency_caps_what_runs() -> None:
     # x $0.0000166667 = $21.90, not the 5 M runs the load asks for.
     assert gross(est, "lambda.gb_second") == pytest.approx(21.90, abs=0.005)
     assert any("reserved concurrency 1" in note for note in est.notes)
+
+
+def test_table_wraps_long_text_between_words() -> None:
+    description = (
+        "Public IPv4 addresses (load balancer nodes, NAT gateways) with a description long "
+        "enough to need three lines of the table's description column"
+    )
+    line = Line("fixed", "m", description, 1.0, "endpoint-AZ-hour and more", 1.0, "d", "u", "why")
+    est = Estimate("S", "us-east-1", "p", lines=[line], assumptions=["x " * 80])
+    text = table(est)
+    assert all(len(row) <= 100 for row in text.splitlines())
+    words = {word for row in text.splitlines() for word in row.split()}
+    assert set(description.split()) <= words  # every word whole, none cut at a column edge
+    assert "* priced with a stated assumption" in text
