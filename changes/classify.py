@@ -152,6 +152,8 @@ def _changed(stack: str, lid: str, old: Template, new: Template) -> Change | Non
             notes.append("conditional create-only, counted as replace")
         if after.get("UpdateReplacePolicy") in _KEEPS | {"Snapshot"}:
             notes.append("old one kept, the app moves to a new one")
+        elif stateful:
+            notes.append("old one deleted with its data")
         # The replacing properties first: they are why.
         prop_paths = replacing + [p for p in prop_paths if p not in replacing]
     else:
@@ -262,6 +264,10 @@ def _compare(old: dict[str, Template], new: dict[str, Template]) -> list[StackDi
     return diffs
 
 
+def _raw(template: Template) -> bool:
+    return "<asset-hash>" not in json.dumps(template)
+
+
 def compare(old: dict[str, Template], new: dict[str, Template]) -> list[StackDiff]:
     """Per stack (by template name): a stack only in ``new`` is all adds; one only in ``old``
     has no changes (deploying the app leaves the deployed stack alone).
@@ -271,11 +277,14 @@ def compare(old: dict[str, Template], new: dict[str, Template]) -> list[StackDif
     diffs = _compare(
         {k: normalize(v) for k, v in old.items()}, {k: normalize(v) for k, v in new.items()}
     )
-    for diff, raw in zip(diffs, _compare(old, new), strict=True):
+    # Only where both sides still carry their hashes: a baseline is stored normalized.
+    raw_old = {k: v for k, v in old.items() if k in new and _raw(v) and _raw(new[k])}
+    raw = {d.stack: d for d in _compare(raw_old, {k: new[k] for k in raw_old})}
+    for diff in diffs:
         seen = {c.logical_id for c in diff.changes}
         diff.changes += [
             replace(c, notes=(*c.notes, "asset hash only"))
-            for c in raw.changes
+            for c in (raw[diff.stack].changes if diff.stack in raw else [])
             if c.destructive and c.logical_id not in seen
         ]
     return diffs
