@@ -115,12 +115,8 @@ def _shown(paths: list[tuple[str, ...]]) -> tuple[str, ...]:
     """Dotted paths, cut to the property that changed (no list indexes), each once."""
     seen: dict[str, None] = {}
     for path in paths:
-        cut = [p for p in path]
-        for i, part in enumerate(path):
-            if part.isdigit():
-                cut = list(path[:i])
-                break
-        seen[".".join(cut)] = None
+        index = next((i for i, part in enumerate(path) if part.isdigit()), len(path))
+        seen[".".join(path[:index])] = None
     return tuple(seen)
 
 

@@ -40,8 +40,10 @@ def test_every_acknowledgement_names_a_change_of_this_synth(synth: Synth) -> Non
     assert stale == [], "remove acknowledgements no change needs any more"
 
 
-def test_baseline_holds_every_stack_of_the_app() -> None:
-    assert set(read_folder(BASELINE)) == set(STACKS)
+def test_every_released_stack_is_still_in_the_app() -> None:
+    # Stack names are stable (CONVENTIONS): a stack added since the release is all adds, but
+    # a released one renamed would be a second stack beside the deployed one.
+    assert set(read_folder(BASELINE)) <= set(STACKS)
 
 
 def test_baseline_is_normalized_as_the_snapshots_are(synth: Synth) -> None:
