@@ -43,7 +43,10 @@ def export(root: Path, ref: str, into: Path) -> None:
         ["git", "archive", "--format=tar", ref], cwd=root, capture_output=True, check=True
     ).stdout
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
-        tar.extractall(into, filter="data")
+        try:
+            tar.extractall(into, filter="data")
+        except TypeError:  # Python before 3.11.4: no filters; the archive is the user's own repo
+            tar.extractall(into)  # noqa: S202
 
 
 def app_command(checkout: Path, root: Path) -> str:
