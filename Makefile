@@ -155,3 +155,12 @@ cost-chart: install ## Redraw docs/cost-*.png and regenerate the cost sections o
 
 clean: ## Remove generated files (keeps .venv and node_modules).
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+
+# The replacement guard (changes/, docs/changes.md): what a deploy would replace or delete,
+# decided offline from two synths. `make test` runs it against changes/baseline.
+.PHONY: diff-offline changes-baseline
+diff-offline: install ## Offline, no AWS: what deploying the working tree over BASE replaces or deletes: make diff-offline BASE=<git ref> [TO=<ref>] [STACK=<name>]
+	$(PY) -m changes --base $(or $(BASE),HEAD) $(if $(TO),--to $(TO)) $(if $(STACK),--stacks $(STACK)) $(CHANGES_ARGS)
+
+changes-baseline: install ## At a release: rewrite changes/baseline from the working tree, empty changes/acknowledged.json.
+	$(PY) -m changes --write-baseline
