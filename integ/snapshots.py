@@ -39,10 +39,11 @@ def snapshot_dir(integ_file: Path) -> Path:
 
 
 def stack_of(integ_file: Path) -> str:
-    """The app's stack an integ file tests: ``integ_serverless_api_cognito`` -> ServerlessApi."""
-    for name in STACKS:
-        snake = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-        if integ_file.stem.startswith(f"integ_{snake}_"):
+    """The app's stack an integ file tests, named by the pattern's module:
+    ``integ_serverless_api_cognito`` -> ServerlessApi (stacks/serverless_api.py)."""
+    for name, cls in STACKS.items():
+        pattern = cls.__module__.rsplit(".", 1)[-1]  # stacks/<pattern>.py
+        if integ_file.stem.startswith(f"integ_{pattern}_"):
             return name
     raise ValueError(f"{integ_file.name}: names no stack of {', '.join(STACKS)}")
 

@@ -21,6 +21,7 @@ import secrets
 import struct
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -56,13 +57,14 @@ def items_api(event: dict[str, Any]) -> str:
 
 def chat(event: dict[str, Any]) -> str:
     from websockets.exceptions import InvalidStatus
-    from websockets.sync.client import connect
+    from websockets.sync.client import ClientConnection, connect
 
     url = event["url"]
 
     def refused() -> int:
         try:
-            connect(url, open_timeout=checks.TIMEOUT).close()
+            with connect(url, open_timeout=checks.TIMEOUT):
+                pass
         except InvalidStatus as err:
             return int(err.response.status_code)
         return 101
@@ -71,7 +73,7 @@ def chat(event: dict[str, Any]) -> str:
         secret = boto3.client("secretsmanager").get_secret_value(SecretId=event["secret_arn"])
         key = str(secret["SecretString"]).encode()
 
-        def open_socket(user: str) -> checks.Socket:
+        def open_socket(user: str) -> AbstractContextManager[ClientConnection]:
             token = sign_token(key, user, int(time.time()) + TOKEN_LIFETIME)
             return connect(f"{url}?token={token}", open_timeout=checks.TIMEOUT)
 
@@ -81,7 +83,7 @@ def chat(event: dict[str, Any]) -> str:
     with cognito_user(pool, client) as first, cognito_user(pool, client) as second:
         tokens = iter((first, second))
 
-        def open_cognito_socket(user: str) -> checks.Socket:
+        def open_cognito_socket(user: str) -> AbstractContextManager[ClientConnection]:
             users[user] = next(tokens)
             return connect(f"{url}?token={users[user]}", open_timeout=checks.TIMEOUT)
 

@@ -20,6 +20,7 @@ import urllib.parse
 import urllib.request
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 PASSED = "passed"
@@ -140,11 +141,9 @@ class Socket(Protocol):
 
     def recv(self, timeout: float | None = None) -> str | bytes: ...
 
-    def close(self) -> None: ...
-
 
 def chat(
-    connect: Callable[[str], Socket],
+    connect: Callable[[str], AbstractContextManager[Socket]],
     refused: Callable[[], int],
     names: Callable[[str], str] = str,
 ) -> str:
@@ -153,8 +152,7 @@ def chat(
     user; ``refused()`` tries to connect without a token and returns the HTTP status;
     ``names(user)`` is the sender the chat names in frames (the token's subject)."""
     room = f"smoke-{secrets.token_hex(4)}"
-    alice, bob = connect("smoke-alice"), connect("smoke-bob")
-    try:
+    with connect("smoke-alice") as alice, connect("smoke-bob") as bob:
         for user, socket in (("smoke-alice", alice), ("smoke-bob", bob)):
             reply = _call(socket, {"action": "join", "room": room})
             expect(reply == {"type": "joined", "room": room}, f"{user} join: {reply}")
@@ -170,9 +168,6 @@ def chat(
         expect(reply.get("delivered") == 1, f"bob send: expected delivered=1, got {reply}")
         frame = json.loads(alice.recv(timeout=TIMEOUT))
         expect(frame.get("from") == names("smoke-bob"), f"alice received {frame}")
-    finally:
-        alice.close()
-        bob.close()
     status = refused()
     expect(status == 401, f"connect without a token: expected 401, got {status}")
     return PASSED
