@@ -155,3 +155,14 @@ cost-chart: install ## Redraw docs/cost-*.png and regenerate the cost sections o
 
 clean: ## Remove generated files (keeps .venv and node_modules).
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+
+# Integration tests (integ/): one integ-runner app per major variant of every stack. `make test`
+# compares their snapshots offline; these two are for an intended change and for a real account.
+.PHONY: integ integ-update
+integ: install ## Deploy, assert and destroy a stack's integ tests in your account: make integ STACK=ServerlessApi
+	@test -n "$(STACK)" || { echo "usage: make integ STACK=<name> (see make list)"; exit 2; }
+	$(PY) scripts/aws_credentials.py $(CDK_ARGS)
+	$(PY) -m integ run --stack $(STACK) $(CDK_ARGS)
+
+integ-update: install ## Rewrite the integ snapshots after an intended change, offline (read the diff!): [STACK=<name>]
+	$(PY) -m integ update $(if $(STACK),--stack $(STACK))
