@@ -2,6 +2,7 @@
 
     python -m integ check  [--stack NAME]   compare each integ app with its snapshot (offline)
     python -m integ update [--stack NAME]   rewrite the snapshots (offline; read the diff)
+    python -m integ cost   [--stack NAME]   what one run costs, from the cost model (Markdown)
     python -m integ run --stack NAME [cdk args...]
         for each integ app of the stack: cdk deploy (the stack under test, then its assertion
         stack, whose custom resources run the checks), read the assertion results from the
@@ -108,7 +109,7 @@ def assertion_failures(name: str, outputs: Path) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m integ", description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=("check", "update", "run"))
+    parser.add_argument("command", choices=("check", "update", "cost", "run"))
     parser.add_argument("--stack", help="one stack's integ tests (all when omitted)")
     args, cdk_args = parser.parse_known_args(argv)
     try:
@@ -118,6 +119,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run(args.stack, cdk_args)
         if cdk_args:
             parser.error(f"unrecognized arguments: {' '.join(cdk_args)}")
+        if args.command == "cost":
+            from integ.run_cost import table
+
+            print(table(args.stack))
+            return 0
         return check(args.stack) if args.command == "check" else update(args.stack)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)

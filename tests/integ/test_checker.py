@@ -116,3 +116,21 @@ def test_integ_run_names_an_unknown_stack():
     )
     assert result.returncode == 2
     assert result.stderr.strip().startswith("error: stack 'Nope': expected one of ServerlessApi")
+
+
+@pytest.mark.parametrize("stack", sorted(STACKS))
+def test_pattern_doc_quotes_the_current_cost_of_its_integ_runs(stack):
+    from integ.run_cost import table
+
+    doc = ROOT / "docs" / f"{STACKS[stack].__module__.rsplit('.', 1)[-1]}.md"
+    assert table(stack) in doc.read_text(), (
+        f"{doc.name}: paste `.venv/bin/python -m integ cost --stack {stack}` into its "
+        "Integration test section"
+    )
+
+
+def test_every_integ_app_has_a_run_duration():
+    from integ.run_cost import RUN_MINUTES
+    from integ.snapshots import integ_files
+
+    assert set(RUN_MINUTES) == {f.stem for f in integ_files()}
