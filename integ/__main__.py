@@ -2,7 +2,8 @@
 
     python -m integ check  [--stack NAME]   compare each integ app with its snapshot (offline)
     python -m integ update [--stack NAME]   rewrite the snapshots (offline; read the diff)
-    python -m integ cost   [--stack NAME]   what one run costs, from the cost model (Markdown)
+    python -m integ cost   [--stack NAME]   what one run costs, from the cost model (Markdown);
+                                            --write-docs puts it in each pattern doc
     python -m integ run --stack NAME [cdk args...]
         for each integ app of the stack: cdk deploy (the stack under test, then its assertion
         stack, whose custom resources run the checks), read the assertion results from the
@@ -111,6 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m integ", description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=("check", "update", "cost", "run"))
     parser.add_argument("--stack", help="one stack's integ tests (all when omitted)")
+    parser.add_argument("--write-docs", action="store_true", help="cost: update docs/<pattern>.md")
     args, cdk_args = parser.parse_known_args(argv)
     try:
         if args.command == "run":
@@ -120,9 +122,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if cdk_args:
             parser.error(f"unrecognized arguments: {' '.join(cdk_args)}")
         if args.command == "cost":
-            from integ.run_cost import table
+            from integ.run_cost import table, write_docs
 
-            print(table(args.stack))
+            if args.write_docs:
+                for path in write_docs(ROOT / "docs"):
+                    print(f"updated {path.relative_to(ROOT)}")
+            else:
+                print(table(args.stack))
             return 0
         return check(args.stack) if args.command == "check" else update(args.stack)
     except ValueError as err:

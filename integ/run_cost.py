@@ -59,3 +59,22 @@ def table(stack: str | None = None) -> str:
             f"| ${usd:.3f} |"
         )
     return "\n".join(rows)
+
+
+def write_docs(docs_dir: Path) -> list[Path]:
+    """Replace each pattern doc's integ cost table (its Integration test section) with the
+    current one, after a price, template or duration change (``python -m integ cost
+    --write-docs``)."""
+    from stacks.app import STACKS
+
+    written = []
+    for stack, cls in STACKS.items():
+        doc = docs_dir / f"{cls.__module__.rsplit('.', 1)[-1]}.md"
+        lines = doc.read_text().splitlines(keepends=True)
+        header = table(stack).splitlines()[0]
+        start = next(i for i, line in enumerate(lines) if line.rstrip("\n") == header)
+        end = next((i for i in range(start, len(lines)) if not lines[i].strip()), len(lines))
+        lines[start:end] = [row + "\n" for row in table(stack).splitlines()]
+        doc.write_text("".join(lines))
+        written.append(doc)
+    return written

@@ -124,8 +124,8 @@ def test_pattern_doc_quotes_the_current_cost_of_its_integ_runs(stack):
 
     doc = ROOT / "docs" / f"{STACKS[stack].__module__.rsplit('.', 1)[-1]}.md"
     assert table(stack) in doc.read_text(), (
-        f"{doc.name}: paste `.venv/bin/python -m integ cost --stack {stack}` into its "
-        "Integration test section"
+        f"{doc.name}: its integ run cost is stale; run `.venv/bin/python -m integ cost "
+        "--write-docs`"
     )
 
 
