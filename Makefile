@@ -164,3 +164,14 @@ diff-offline: install ## Offline, no AWS: what deploying the working tree over B
 
 changes-baseline: install ## At a release: rewrite changes/baseline from the working tree, empty changes/acknowledged.json.
 	$(PY) -m changes --write-baseline
+
+# Integration tests (integ/): one integ-runner app per major variant of every stack. `make test`
+# compares their snapshots offline; these two are for an intended change and for a real account.
+.PHONY: integ integ-update
+integ: install ## Deploy, assert and destroy a stack's integ tests in your account: make integ STACK=ServerlessApi
+	@test -n "$(STACK)" || { echo "usage: make integ STACK=<name> (see make list)"; exit 2; }
+	$(PY) scripts/aws_credentials.py $(CDK_ARGS)
+	$(PY) -m integ run --stack $(STACK) $(CDK_ARGS)
+
+integ-update: install ## Rewrite the integ snapshots after an intended change, offline (read the diff!): [STACK=<name>]
+	$(PY) -m integ update $(if $(STACK),--stack $(STACK))

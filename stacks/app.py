@@ -105,6 +105,13 @@ def build_app(*, context: Mapping[str, Any] | None = None, outdir: str | None = 
             if isinstance(err, UnavailableHere) and others:
                 message += f"; to synthesize the other stacks: -c stacks={others}"
             raise type(err)(message) from err
+    add_policy_engines(app, engines)
+    return app
+
+
+def add_policy_engines(app: App, engines: str = "nag") -> None:
+    """The policy engines every synth of an app of this project runs (this one and the integ
+    apps in integ/): cdk-nag's AwsSolutions pack, plus the Control Tower rules with "all"."""
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     if engines == "all":
         # Imported here: loading the plugin and its rules costs synth time `make synth` skips.
@@ -112,7 +119,6 @@ def build_app(*, context: Mapping[str, Any] | None = None, outdir: str | None = 
 
         # The plugin implements the Beta1 interface, the same shape under older type names.
         Validations.of(app).add_plugins(CfnGuardValidator())  # type: ignore[arg-type]
-    return app
 
 
 def _env_value(app: App, key: str, pattern: re.Pattern[str] | None, expected: str) -> str | None:
