@@ -17,10 +17,11 @@ from cdk_nag import AwsSolutionsChecks
 
 from .batch_jobs import BatchJobsStack
 from .container_service import ContainerServiceStack
+from .environments import ENV, load_environment
 from .lightsail_site import LightsailSiteStack
 from .scheduled_job import ScheduledJobStack
 from .serverless_api import ServerlessApiStack
-from .shared import ConfigError, UnavailableHere, unknown_context_error
+from .shared import ConfigError, ContextValueError, UnavailableHere, unknown_context_error
 from .thumbnails import ThumbnailsStack
 from .websocket_api import WebSocketApiStack
 
@@ -45,7 +46,8 @@ STACKS: dict[str, type[Stack]] = {
 POLICY_ENGINES = "policy_engines"
 
 # Context the app itself reads; every other key belongs to a stack (its CONTEXT_KEYS) or to CDK.
-APP_KEYS = ("account", "region", "stacks", POLICY_ENGINES)
+# ``env`` names a config/<env>.json file (stacks/environments.py).
+APP_KEYS = ("account", "region", "stacks", POLICY_ENGINES, ENV)
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 
@@ -85,6 +87,10 @@ def build_app(*, context: Mapping[str, Any] | None = None, outdir: str | None = 
         outdir=outdir,
         analytics_reporting=False,
     )
+    # A config/<env>.json file is the lowest layer: it fills only what -c and cdk.json leave out.
+    env_name = app.node.try_get_context(ENV)
+    env_file = load_environment(str(env_name), context_keys(), APP_KEYS) if env_name else None
+    from_file = env_file.apply(app) if env_file else frozenset()
     problem = unknown_context_error(app.node.get_all_context(), context_keys(), APP_KEYS)
     if problem is not None:
         raise ConfigError(problem)
@@ -98,13 +104,15 @@ def build_app(*, context: Mapping[str, Any] | None = None, outdir: str | None = 
     for name in names:
         try:
             STACKS[name](app, name, env=env, description=f"aws-cdk reference stack: {name}")
-        except ConfigError as err:
+        except ConfigError as caught:
+            err = env_file.blame(caught, from_file) if env_file else caught
             # Say which stack, unless the message already names it (context <Stack>:<key>).
-            message = str(err) if str(err).startswith("context ") else f"{name}: {err}"
+            named = isinstance(err, ContextValueError) or str(err).startswith("context ")
+            message = str(err) if named else f"{name}: {err}"
             others = ",".join(n for n in names if n != name)
             if isinstance(err, UnavailableHere) and others:
                 message += f"; to synthesize the other stacks: -c stacks={others}"
-            raise type(err)(message) from err
+            raise type(err)(message) from caught
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     if engines == "all":
         # Imported here: loading the plugin and its rules costs synth time `make synth` skips.
