@@ -155,3 +155,14 @@ cost-chart: install ## Redraw docs/cost-*.png and regenerate the cost sections o
 
 clean: ## Remove generated files (keeps .venv and node_modules).
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+
+# Delivery: config/<env>.json environments, the GitHub workflows' checks (README "Deliver it").
+.PHONY: deploy-env workflows
+deploy-env: install ## Deploy every stack to one environment of config/: make deploy-env ENVIRONMENT=dev
+	@test -n "$(ENVIRONMENT)" || { echo "usage: make deploy-env ENVIRONMENT=<name> (a file in config/)"; exit 2; }
+	$(PY) scripts/aws_credentials.py $(CDK_ARGS)
+	$(CDK) deploy --all -c env=$(ENVIRONMENT) --require-approval never $(CDK_ARGS)
+
+workflows: install ## zizmor (offline) and the GitHub workflow schema over .github/workflows (in make test too).
+	$(VENV)/bin/zizmor --offline .github/workflows
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
