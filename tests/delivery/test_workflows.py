@@ -151,7 +151,7 @@ def test_every_workflow_grants_nothing_by_default_and_each_job_only_what_it_says
 def _readme_test_command() -> str:
     readme = (ROOT / "README.md").read_text()
     (command,) = re.findall(r"^(make test)\s+#", readme, flags=re.MULTILINE)
-    return command
+    return str(command)
 
 
 def test_the_test_workflow_runs_exactly_the_readme_test_command() -> None:
