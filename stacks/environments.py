@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,6 +70,15 @@ class EnvironmentFile:
 def environment_names(config_dir: Path | None = None) -> list[str]:
     """The environments there is a file for (in ``CONFIG_DIR`` by default), sorted."""
     return sorted(p.stem for p in (config_dir or CONFIG_DIR).glob("*.json"))
+
+
+def load_environments(names: Sequence[str] | None = None) -> list[EnvironmentFile]:
+    """The files of ``names`` (every file in config/ when None), in that order, each checked as
+    ``-c env=<name>`` checks it: for the stacks that deploy to several environments at once."""
+    # Imported here: the app imports this module, and its keys are what a file may hold.
+    from .app import APP_KEYS, context_keys
+
+    return [load_environment(n, context_keys(), APP_KEYS) for n in names or environment_names()]
 
 
 def load_environment(
