@@ -175,3 +175,14 @@ integ: install ## Deploy, assert and destroy a stack's integ tests in your accou
 
 integ-update: install ## Rewrite the integ snapshots after an intended change, offline (read the diff!): [STACK=<name>]
 	$(PY) -m integ update $(if $(STACK),--stack $(STACK))
+
+# Delivery: config/<env>.json environments, the GitHub workflows' checks (README "Deliver it").
+.PHONY: deploy-env workflows
+deploy-env: install ## Deploy every stack to one environment of config/: make deploy-env ENVIRONMENT=dev
+	@test -n "$(ENVIRONMENT)" || { echo "usage: make deploy-env ENVIRONMENT=<name> (a file in config/)"; exit 2; }
+	$(PY) scripts/aws_credentials.py $(CDK_ARGS)
+	$(CDK) deploy --all -c env=$(ENVIRONMENT) --require-approval never $(CDK_ARGS)
+
+workflows: install ## zizmor (offline) and the GitHub workflow schema over .github/workflows (in make test too).
+	$(VENV)/bin/zizmor --offline .github/workflows
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml

@@ -17,10 +17,13 @@ from cdk_nag import AwsSolutionsChecks
 
 from .batch_jobs import BatchJobsStack
 from .container_service import ContainerServiceStack
+from .delivery_pipeline import DeliveryPipelineStack
+from .environments import ENV, load_environment
+from .github_oidc import GitHubOidcStack
 from .lightsail_site import LightsailSiteStack
 from .scheduled_job import ScheduledJobStack
 from .serverless_api import ServerlessApiStack
-from .shared import ConfigError, UnavailableHere, unknown_context_error
+from .shared import ConfigError, ContextValueError, UnavailableHere, unknown_context_error
 from .thumbnails import ThumbnailsStack
 from .websocket_api import WebSocketApiStack
 
@@ -38,6 +41,13 @@ STACKS: dict[str, type[Stack]] = {
     "BatchJobs": BatchJobsStack,
 }
 
+# Delivery stacks, built only when `-c stacks=` names them: they deploy once, to the tools
+# account, and need context the patterns do not (README "Deliver it").
+OPT_IN: dict[str, type[Stack]] = {
+    "GitHubOidc": GitHubOidcStack,
+    "DeliveryPipeline": DeliveryPipelineStack,
+}
+
 
 # Context key: "nag" (default) runs cdk-nag's AwsSolutions pack at every synth; "all" adds the
 # AWS Control Tower proactive controls (cfn-guard), which roughly double synth time, so they run
@@ -45,7 +55,8 @@ STACKS: dict[str, type[Stack]] = {
 POLICY_ENGINES = "policy_engines"
 
 # Context the app itself reads; every other key belongs to a stack (its CONTEXT_KEYS) or to CDK.
-APP_KEYS = ("account", "region", "stacks", POLICY_ENGINES)
+# ``env`` names a config/<env>.json file (stacks/environments.py).
+APP_KEYS = ("account", "region", "stacks", POLICY_ENGINES, ENV)
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 
@@ -61,15 +72,18 @@ def cdk_json_context() -> dict[str, Any]:
 
 
 def selected_stacks(names: str | None) -> list[str]:
-    """The stacks named in a comma-separated list (all when empty), in STACKS order."""
+    """The stacks named in a comma-separated list (all of STACKS when empty, OPT_IN only when
+    named), in STACKS then OPT_IN order."""
     wanted = {n.strip() for n in (names or "").split(",") if n.strip()}
-    unknown = wanted - set(STACKS)
+    unknown = wanted - set(STACKS) - set(OPT_IN)
     if unknown:
         raise ConfigError(
             f"context stacks={names!r}: unknown stack(s) {sorted(unknown)}; "
-            f"expected names from {', '.join(STACKS)}"
+            f"expected names from {', '.join([*STACKS, *OPT_IN])}"
         )
-    return [name for name in STACKS if not wanted or name in wanted]
+    return [
+        name for name in [*STACKS, *OPT_IN] if name in wanted or (not wanted and name in STACKS)
+    ]
 
 
 def build_app(*, context: Mapping[str, Any] | None = None, outdir: str | None = None) -> App:
@@ -85,7 +99,16 @@ def build_app(*, context: Mapping[str, Any] | None = None, outdir: str | None = 
         outdir=outdir,
         analytics_reporting=False,
     )
-    problem = unknown_context_error(app.node.get_all_context(), context_keys(), APP_KEYS)
+    # A config/<env>.json file is the lowest layer: it fills only what -c and cdk.json leave out.
+    env_name = app.node.try_get_context(ENV)
+    env_file = load_environment(str(env_name), context_keys(), APP_KEYS) if env_name else None
+    from_file = env_file.apply(app) if env_file else frozenset()
+    opt_in_keys = {
+        name: frozenset(getattr(cls, "CONTEXT_KEYS", ())) for name, cls in OPT_IN.items()
+    }
+    problem = unknown_context_error(
+        app.node.get_all_context(), {**context_keys(), **opt_in_keys}, APP_KEYS
+    )
     if problem is not None:
         raise ConfigError(problem)
     account = _env_value(app, "account", _ACCOUNT, "a 12-digit AWS account id")
@@ -97,14 +120,17 @@ def build_app(*, context: Mapping[str, Any] | None = None, outdir: str | None = 
         raise ConfigError(f"context {POLICY_ENGINES}={engines!r}: expected nag or all")
     for name in names:
         try:
-            STACKS[name](app, name, env=env, description=f"aws-cdk reference stack: {name}")
-        except ConfigError as err:
+            stack_class = STACKS.get(name) or OPT_IN[name]
+            stack_class(app, name, env=env, description=f"aws-cdk reference stack: {name}")
+        except ConfigError as caught:
+            err = env_file.blame(caught, from_file) if env_file else caught
             # Say which stack, unless the message already names it (context <Stack>:<key>).
-            message = str(err) if str(err).startswith("context ") else f"{name}: {err}"
+            named = isinstance(err, ContextValueError) or str(err).startswith("context ")
+            message = str(err) if named else f"{name}: {err}"
             others = ",".join(n for n in names if n != name)
             if isinstance(err, UnavailableHere) and others:
                 message += f"; to synthesize the other stacks: -c stacks={others}"
-            raise type(err)(message) from err
+            raise type(err)(message) from caught
     add_policy_engines(app, engines)
     return app
 

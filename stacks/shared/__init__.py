@@ -53,6 +53,7 @@ from .checks import (
 )
 from .config import (
     ContextConfig,
+    ContextValueError,
     unknown_context_error,
 )
 from .defaults import (
@@ -111,6 +112,7 @@ __all__ = [
     "Alarms",
     "ConfigError",
     "ContextConfig",
+    "ContextValueError",
     "QueueFailureDestination",
     "UnavailableHere",
     "access_logs_bucket",

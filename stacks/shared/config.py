@@ -34,6 +34,19 @@ _REMOVAL_POLICIES = {
 _ACCOUNT = re.compile(r"^\d{12}$")
 
 
+class ContextValueError(ConfigError):
+    """A wrong context value, with the context ``name`` it was read from (``<Stack>:<key>`` or
+    ``<key>``), the value and what is expected: the app names an environment file with them."""
+
+    def __init__(
+        self, message: str, *, name: str = "", value: Any = None, expected: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.name = name
+        self.value = value
+        self.expected = expected
+
+
 _USER_POOL_ID = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d_[0-9A-Za-z]+$")
 
 
@@ -53,6 +66,9 @@ class ContextConfig:
         self._scope = scope
         self._prefix = prefix
         self._keys = None if keys is None else frozenset(keys)
+        # key -> the context name its value was read from, so an error can say where it came
+        # from (an environment file names itself: stacks/environments.py).
+        self._found: dict[str, str] = {}
 
     def _raw(self, key: str) -> Any:
         if self._keys is not None and key not in self._keys:
@@ -60,12 +76,18 @@ class ContextConfig:
         for name in (f"{self._prefix}:{key}", key):
             value = self._scope.node.try_get_context(name)
             if value is not None:
+                self._found[key] = name
                 return value
         return None
 
     def fail(self, key: str, value: Any, expected: str) -> ConfigError:
         """The error for ``key``: ``context <Stack>:<key>=<value>: expected <expected>``."""
-        return ConfigError(f"context {self._prefix}:{key}={value!r}: expected {expected}")
+        return ContextValueError(
+            f"context {self._prefix}:{key}={value!r}: expected {expected}",
+            name=self._found.get(key, f"{self._prefix}:{key}"),
+            value=value,
+            expected=expected,
+        )
 
     # Kept for the callers that predate ``fail``.
     _fail = fail
