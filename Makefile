@@ -155,3 +155,7 @@ cost-chart: install ## Redraw docs/cost-*.png and regenerate the cost sections o
 
 clean: ## Remove generated files (keeps .venv and node_modules).
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: openapi
+openapi: install ## Write docs/openapi/ (items API, web app, chat frames) from the synthesized templates.
+	$(PY) -m openapi
