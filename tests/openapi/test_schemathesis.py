@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+import pytest
 
 from tests.local.conftest import Mode
 from tests.support import ROOT
@@ -77,16 +78,21 @@ def _schemathesis(document: Path, base_url: str, tmp: Path, *headers: str) -> di
     return summary
 
 
-def test_local_api_serves_the_committed_document(start: Callable[..., Mode]) -> None:
-    mode = start("ServerlessApi", "api")
+@pytest.fixture(scope="module")
+def items_api(start: Callable[..., Mode]) -> Mode:
+    return start("ServerlessApi", "api")
+
+
+def test_local_api_serves_the_committed_document(items_api: Mode) -> None:
+    mode = items_api
     served = httpx2.get(mode.url.rsplit("/", 1)[0] + "/openapi.json", timeout=10).json()
     committed = json.loads((DOCS / "items.json").read_text())
     assert served["servers"] == [{"url": mode.url}]
     assert {**served, "servers": committed["servers"]} == committed
 
 
-def test_items_api_conforms_to_its_document(start: Callable[..., Mode], tmp_path: Path) -> None:
-    mode = start("ServerlessApi", "api")
+def test_items_api_conforms_to_its_document(items_api: Mode, tmp_path: Path) -> None:
+    mode = items_api
     key = mode.line("API key (header x-api-key):")
     summary = _schemathesis(
         DOCS / "items.json",
