@@ -186,3 +186,14 @@ deploy-env: install ## Deploy every stack to one environment of config/: make de
 workflows: install ## zizmor (offline) and the GitHub workflow schema over .github/workflows (in make test too).
 	$(VENV)/bin/zizmor --offline .github/workflows
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+
+.PHONY: openapi
+openapi: install ## Write docs/openapi/ (items API, web app, chat frames) from the synthesized templates.
+	$(PY) -m openapi
+
+.PHONY: diagrams
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+diagrams: install ## Draw docs/diagrams/<Stack>.png from each template (apt-get installs Graphviz if dot is missing).
+	@command -v dot >/dev/null || { echo "Graphviz's dot is missing: apt-get install graphviz"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq graphviz; }
+	$(PY) -m architecture

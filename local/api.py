@@ -55,6 +55,9 @@ _GATEWAY_ERRORS = {
 }
 
 
+GATEWAY_ERRORS = _GATEWAY_ERRORS  # for the OpenAPI writer: the bodies it documents
+
+
 class GatewayError(Exception):
     def __init__(self, response_type: str, validation: str = "", message: str = "") -> None:
         status, default = _GATEWAY_ERRORS[response_type]
@@ -74,6 +77,10 @@ class Method:
     body_schema: dict[str, Any] | None
     validate_body: bool
     validate_params: bool
+    # Every request parameter (``querystring.limit``...) -> whether it is required, and the
+    # authorizer's logical id: what the OpenAPI writer (openapi/items.py) also needs.
+    parameters: dict[str, bool] = field(default_factory=dict)
+    authorizer_id: str | None = None
 
 
 @dataclass
@@ -121,6 +128,11 @@ class RestApi:
                 body_schema=template.props(_ref_id(model))["Schema"] if model else None,
                 validate_body=bool(validator.get("ValidateRequestBody")),
                 validate_params=bool(validator.get("ValidateRequestParameters")),
+                parameters={
+                    name.removeprefix("method.request."): bool(required)
+                    for name, required in props.get("RequestParameters", {}).items()
+                },
+                authorizer_id=_ref_id(props["AuthorizerId"]) if "AuthorizerId" in props else None,
             )
         return api
 
@@ -381,7 +393,18 @@ def _phrase(status: int) -> str:
         return ""
 
 
-def make_server(gateway: Gateway, port: int) -> ThreadingHTTPServer:
+# Where local-api serves the API's OpenAPI document: outside the stage, so no route of the API
+# can take the path (on AWS every path outside the stage is a 403 too).
+OPENAPI_PATH = "/openapi.json"
+
+
+def make_server(
+    gateway: Gateway, port: int, documents: dict[str, bytes] | None = None
+) -> ThreadingHTTPServer:
+    """The local gateway on ``port``; ``documents`` (path -> JSON, filled in once the port is
+    known) are served beside the API, outside its stage."""
+    served = documents if documents is not None else {}
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as API Gateway's clients get
         # Headers and body go out in two writes: with Nagle on, the body waits for the
@@ -399,7 +422,11 @@ def make_server(gateway: Gateway, port: int) -> ThreadingHTTPServer:
                 body=self.rfile.read(length) if length else b"",
                 source_ip=self.client_address[0],
             )
-            status, headers, body = gateway.handle(request)
+            if request.method == "GET" and request.path in served:
+                status, headers = 200, [("Content-Type", "application/json")]
+                body = served[request.path]
+            else:
+                status, headers, body = gateway.handle(request)
             self.send_response(status, _phrase(status))
             for name, value in headers:
                 if name.lower() not in ("content-length", "connection", "transfer-encoding"):
@@ -409,6 +436,13 @@ def make_server(gateway: Gateway, port: int) -> ThreadingHTTPServer:
             self.wfile.write(body)
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve  # noqa: N815
+
+        def __getattr__(self, name: str) -> Any:
+            # Any other method (TRACE, QUERY...) goes to the gateway too, which answers it with
+            # its 403 as API Gateway does, not http.server's HTML 501 (found by Schemathesis).
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
 
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:  # noqa: ARG002
             say(f"{self.command} {self.path} -> {code}")
@@ -433,11 +467,15 @@ def main(argv: list[str] | None = None) -> int:
         api_key = "local-" + secrets.token_urlsafe(24)
         gateway = Gateway(api, function, api_key)
         done = stop_signals()
-        server = make_server(gateway, args.port)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
+        documents: dict[str, bytes] = {}
+        server = make_server(gateway, args.port, documents)
         port = server.server_address[1]
         base = f"http://{HOST}:{port}/{api.stage}"
+        from openapi.items import build as build_openapi  # the document of this very template
+
+        documents[OPENAPI_PATH] = json.dumps(build_openapi(template, server=base)).encode()
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
         say(f"items API ({STACK}: {function_id}, table {table_name} on moto at {endpoint})")
         for (path, verb), method in sorted(api.methods.items()):
             needs = [
@@ -452,6 +490,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"  {verb:6} {base}{path}"
                 + (f"   needs: {', '.join(str(n) for n in needs)}" if needs else "")
             )
+        say(f"OpenAPI document: http://{HOST}:{port}{OPENAPI_PATH}")
         say(f"API key (header x-api-key): {api_key}")
         if any(m.identity_header for m in api.methods.values()):
             say("Cognito authorizer: any Authorization value is accepted locally (not verified)")

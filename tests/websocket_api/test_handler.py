@@ -448,6 +448,18 @@ def test_an_unexpected_error_is_raised_for_the_alarms(
 BAD_FRAMES = [
     pytest.param("{not json", "$default", 400, "frame is not valid JSON", id="not-json"),
     pytest.param("", "$default", 400, "frame is not valid JSON", id="empty"),
+    # The items API's and the web app's strict JSON: a lone surrogate escape is no character
+    # (it was broadcast), and NaN is Python's extension.
+    pytest.param(
+        '{"action": "send", "text": "\\ud800"}',
+        "send",
+        400,
+        "frame is not valid JSON",
+        id="send-lone-surrogate",
+    ),
+    pytest.param(
+        '{"action": "join", "room": "a", "n": NaN}', "join", 400, "not valid JSON", id="nan"
+    ),
     pytest.param('["join"]', "$default", 400, "frame must be a JSON object", id="array"),
     pytest.param('{"room": "lobby"}', "$default", 400, 'frame has no "action"', id="no-action"),
     pytest.param('{"action": "dance"}', "$default", 400, "unknown action 'dance'", id="unknown"),

@@ -27,14 +27,26 @@ from .config import Settings
 from .models import (
     DigestRequest,
     DigestResponse,
+    ErrorResponse,
     HealthResponse,
     StatisticsRequest,
     StatisticsResponse,
+    ValidationErrorResponse,
     VersionResponse,
 )
 from .strict_json import StrictJSONRoute
 
 logger = logging.getLogger("webapp")
+
+# What the OpenAPI document (app.openapi(), docs/openapi/web.json) says each route may answer
+# besides its 200: every error is the app's own JSON, not FastAPI's default 422 body.
+_ERROR: dict[int | str, dict[str, Any]] = {500: {"model": ErrorResponse}}
+_BODY_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "The body is not UTF-8 JSON"},
+    413: {"model": ErrorResponse, "description": "The body is too large"},
+    415: {"model": ErrorResponse, "description": "The body is not declared application/json"},
+    422: {"model": ValidationErrorResponse, "description": "JSON of the wrong shape"},
+}
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -132,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        responses=_ERROR,
     )
     # Every route parses its body with the strict parser and refuses non-JSON bodies (415).
     app.router.route_class = StrictJSONRoute
@@ -188,12 +201,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def version() -> VersionResponse:
         return VersionResponse(version=settings.version, python=platform.python_version())
 
-    @app.post("/v1/statistics")
+    @app.post("/v1/statistics", responses=_BODY_ERRORS)
     async def statistics(body: StatisticsRequest) -> StatisticsResponse:
         """Count, sum, mean, median, min, max, sample stdev and p90/p99 of up to 10,000 numbers."""
         return StatisticsResponse.model_validate(logic.summarize(body.values))
 
-    @app.post("/v1/digests")
+    @app.post("/v1/digests", responses=_BODY_ERRORS)
     async def digests(body: DigestRequest) -> DigestResponse:
         """A hash of the UTF-8 text with a modern algorithm (no MD5 or SHA-1)."""
         hex_digest, size = logic.digest(body.text, body.algorithm)

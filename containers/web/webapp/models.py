@@ -68,3 +68,20 @@ class VersionResponse(BaseModel):
 
 class HealthResponse(BaseModel):
     status: Literal["ok"]
+
+
+class ErrorResponse(BaseModel):
+    """Every error the app answers: 400, 404, 405, 413, 415, 500 (app.py's handlers)."""
+
+    message: str
+
+
+class FieldProblem(BaseModel):
+    field: str
+    problem: str
+
+
+class ValidationErrorResponse(ErrorResponse):
+    """A 422: JSON of the wrong shape, with each failing field (not FastAPI's ``detail``)."""
+
+    errors: list[FieldProblem]

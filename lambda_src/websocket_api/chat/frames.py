@@ -82,6 +82,19 @@ def _problems(data: dict[str, Any], checks: _Checks) -> list[str]:
     return problems + [f"{key}: Extra inputs are not permitted" for key in extra]
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _strict_json(raw: bytes) -> Any:
+    """JSON as the items API and the web app read it (their ``strict_json``): UTF-8 only (no
+    UTF-16/32 sniffing), no NaN or Infinity, and no ``\\ud800`` escape, which decodes to a lone
+    surrogate: no character, and a frame nobody in the room could be sent as UTF-8."""
+    value = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+    json.dumps(value, ensure_ascii=False).encode("utf-8")  # UnicodeEncodeError on a surrogate
+    return value
+
+
 def parse(body: str | None, *, is_base64: bool = False) -> JoinFrame | SendFrame:
     """The frame in a message body, or :class:`BadFrame`."""
     text = body or ""
@@ -92,11 +105,11 @@ def parse(body: str | None, *, is_base64: bool = False) -> JoinFrame | SendFrame
     if len(raw) > MAX_FRAME_BYTES:
         raise BadFrame(413, f"frame exceeds {MAX_FRAME_BYTES} bytes")
     try:
-        data = json.loads(raw)
+        data = _strict_json(raw)
     except (ValueError, RecursionError):
         # RecursionError: JSON nested deeper than the interpreter's stack (about 1,500 levels on
         # 3.11) is bad input like any other, whatever MAX_FRAME_BYTES allows. UnicodeDecodeError
-        # is a ValueError.
+        # and UnicodeEncodeError are ValueErrors.
         raise BadFrame(400, "frame is not valid JSON") from None
     if not isinstance(data, dict):
         raise BadFrame(400, "frame must be a JSON object")

@@ -1,0 +1,1 @@
+"""Architecture diagrams drawn from the synthesized templates (``python -m architecture``)."""
