@@ -53,8 +53,10 @@ class CompoundsJob:
     def run(self) -> bool:
         codes = [
             cli.main(
-                ["run", "--input", INPUT, "--output", OUTPUT]
-                + ["--shard-index", str(i), "--shard-count", str(self.shards)]
+                [
+                    *("run", "--input", INPUT, "--output", OUTPUT),
+                    *("--shard-index", str(i), "--shard-count", str(self.shards)),
+                ]
             )
             for i in range(self.shards)
         ]
