@@ -34,6 +34,7 @@ import jsonschema
 from .runtime import (
     HOST,
     Function,
+    LocalHTTPServer,
     load_function,
     moto_server,
     parser,
@@ -447,7 +448,7 @@ def make_server(
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:  # noqa: ARG002
             say(f"{self.command} {self.path} -> {code}")
 
-    return ThreadingHTTPServer((HOST, port), Handler)
+    return LocalHTTPServer((HOST, port), Handler)
 
 
 def main(argv: list[str] | None = None) -> int:

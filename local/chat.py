@@ -37,7 +37,16 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from .runtime import HOST, Function, load_function, moto_server, parser, say
+from .runtime import (
+    HOST,
+    LISTEN_BACKLOG,
+    Function,
+    LocalHTTPServer,
+    load_function,
+    moto_server,
+    parser,
+    say,
+)
 from .template import ACCOUNT, REGION, Template, create_table
 
 STACK = "WebSocketApi"
@@ -328,7 +337,7 @@ def management_server(chat: Chat) -> ThreadingHTTPServer:
         def log_message(self, *_: Any) -> None:
             pass
 
-    return ThreadingHTTPServer((HOST, 0), Handler)
+    return LocalHTTPServer((HOST, 0), Handler)
 
 
 def _integration_function(template: Template, route_props: dict[str, Any]) -> str:
@@ -438,7 +447,9 @@ async def _serve(chat: Chat, management: ThreadingHTTPServer, port: int, endpoin
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         chat.loop.add_signal_handler(signum, stop.set)
-    async with serve(chat.handler, HOST, port, process_request=chat.process_request) as server:
+    async with serve(
+        chat.handler, HOST, port, process_request=chat.process_request, backlog=LISTEN_BACKLOG
+    ) as server:
         bound = next(iter(server.sockets)).getsockname()[1]
         routes = ", ".join(sorted(chat.routes))
         say(f"chat ({STACK}: routes {routes}; DynamoDB on moto at {endpoint})")

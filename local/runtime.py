@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -166,3 +167,14 @@ def run_once(main: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         say("interrupted")
         return 130
+
+
+# listen() backlog of every local server: http.server's default of 5 resets a third of 32
+# clients connecting at once (a test suite or a load test starting its workers together).
+LISTEN_BACKLOG = 128
+
+
+class LocalHTTPServer(ThreadingHTTPServer):
+    """``ThreadingHTTPServer`` with the local modes' listen backlog."""
+
+    request_queue_size = LISTEN_BACKLOG

@@ -501,7 +501,8 @@ class BatchJobQueue(Construct):
         )
 
     def _grant_job_access(self, input_prefix: str, output_prefix: str) -> None:
-        """Exactly GetObject under the input prefix and PutObject under the output prefix.
+        """Exactly GetObject under the input prefix, PutObject and DeleteObject under the output
+        prefix.
 
         Not ``grant_read``/``grant_put``: those add ``s3:List*``, ``s3:GetBucket*``, object
         ACL, tagging, legal-hold and retention actions the job never uses.
@@ -516,9 +517,11 @@ class BatchJobQueue(Construct):
                     actions=["s3:GetObject"],
                     resources=[self.bucket.arn_for_objects(f"{input_prefix}*")],
                 ),
+                # DeleteObject: a shard removes its old summary before writing (the summary is
+                # its commit marker) and what it wrote when a later write fails.
                 iam.PolicyStatement(
                     sid="WriteOutput",
-                    actions=["s3:PutObject"],
+                    actions=["s3:PutObject", "s3:DeleteObject"],
                     resources=[self.bucket.arn_for_objects(f"{output_prefix}*")],
                 ),
             ],
@@ -528,8 +531,8 @@ class BatchJobQueue(Construct):
                 policy,
                 f"AwsSolutions-IAM5[Resource::{nag_text(self, statement['Resource'])}]",
                 "The job reads any object under its input prefix and writes one object per "
-                "shard under its output prefix; keys are not known before a run, so each is a "
-                "prefix/* of one bucket, with one action.",
+                "shard under its output prefix (deleting them again if the shard fails); keys "
+                "are not known before a run, so each is a prefix/* of one bucket.",
             )
         if self.bucket.encryption_key is not None:  # a caller's SSE-KMS bucket
             self.bucket.encryption_key.grant_decrypt(self.job_role)

@@ -381,7 +381,8 @@ class ThumbnailPipeline(Construct):
 
     def _grant_access(self, source_prefix: str, destination_prefix: str) -> None:
         """Read on the source prefix, write on the destination prefix, nothing else: no
-        s3:GetObject on thumbnails, no s3:PutObject or s3:DeleteObject on originals."""
+        s3:GetObject on thumbnails, no s3:PutObject or s3:DeleteObject on originals (DeleteObject
+        on thumbnails only, to remove a partial set)."""
         source_objects = self.source_bucket.arn_for_objects(f"{source_prefix}*")
         destination_objects = self.destination_bucket.arn_for_objects(f"{destination_prefix}*")
         self.function.add_to_role_policy(
@@ -396,8 +397,11 @@ class ThumbnailPipeline(Construct):
                 actions=["s3:ListBucket"], resources=[self.source_bucket.bucket_arn]
             )
         )
+        # DeleteObject: a partial set of an object's thumbnails is removed when one upload fails.
         self.function.add_to_role_policy(
-            iam.PolicyStatement(actions=["s3:PutObject"], resources=[destination_objects])
+            iam.PolicyStatement(
+                actions=["s3:PutObject", "s3:DeleteObject"], resources=[destination_objects]
+            )
         )
         # Buckets encrypted with a KMS key: decrypt what we read, encrypt what we write.
         if self.source_bucket.encryption_key is not None:

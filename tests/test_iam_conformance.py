@@ -376,7 +376,9 @@ def test_thumbnails_calls_match_its_role(synth: Synth, recorder: Recorder) -> No
         recorder,
         needed={
             "s3:ListBucket": "Without it S3 answers 403 instead of 404 for an upload deleted "
-            "before the function reads it, and the event would be retried into the failure queue."
+            "before the function reads it, and the event would be retried into the failure queue.",
+            "s3:DeleteObject": "DeleteObjects removes an object's partial set of thumbnails when "
+            "one upload fails (tests/thumbnails/test_faults.py); only a failed upload gets there.",
         },
     )
 

@@ -215,7 +215,7 @@ def test_job_role_reads_only_input_and_writes_only_output(template: Template) ->
             "Sid": "ReadInput",
         },
         {
-            "Action": "s3:PutObject",
+            "Action": ["s3:DeleteObject", "s3:PutObject"],
             "Effect": "Allow",
             "Resource": {"Fn::Join": ["", [arn, "/output/*"]]},
             "Sid": "WriteOutput",

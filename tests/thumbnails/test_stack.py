@@ -280,7 +280,7 @@ def test_function_reads_only_the_source_prefix_and_writes_only_the_destination_p
             "Fn::Join": ["", [{"Fn::GetAtt": [source, "Arn"]}, "/uploads/*"]]
         },
         ("s3:ListBucket",): {"Fn::GetAtt": [source, "Arn"]},
-        ("s3:PutObject",): {
+        ("s3:DeleteObject", "s3:PutObject"): {
             "Fn::Join": ["", [{"Fn::GetAtt": [destination, "Arn"]}, "/thumbnails/*"]]
         },
     }

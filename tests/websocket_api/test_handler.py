@@ -254,10 +254,11 @@ def test_send_reaches_the_others_in_the_room_and_not_the_sender(
     lobby: list[str], management: Management, send: Any
 ) -> None:
     reply = send("c1", {"action": "send", "text": "hello"})
-    assert reply == {"type": "sent", "room": "lobby", "delivered": 2}
+    message_id = reply.pop("id")
+    assert reply == {"type": "sent", "room": "lobby", "delivered": 2, "gone": 0, "failed": 0}
     assert sorted(cid for cid, _ in management.posts) == ["c2", "c3"]
     (frame,) = management.to("c2")
-    assert frame["type"] == "message"
+    assert (frame["type"], frame["id"]) == ("message", message_id)
     assert (frame["room"], frame["from"], frame["text"]) == ("lobby", "alice", "hello")
     assert frame["sentAt"].endswith("Z")
     assert management.to("c1") == []
@@ -280,7 +281,7 @@ def test_a_gone_connection_is_deleted_and_the_rest_still_receive(
 ) -> None:
     management.gone.add("c2")
     reply = send("c1", {"action": "send", "text": "anyone?"})
-    assert reply["delivered"] == 1
+    assert (reply["delivered"], reply["gone"], reply["failed"]) == (1, 1, 0)
     assert [f["text"] for f in management.to("c3")] == ["anyone?"]
     assert "c2" not in _rows(table)
     assert {"c1", "c3", "c4"} <= set(_rows(table))
@@ -292,7 +293,7 @@ def test_other_delivery_failures_neither_fail_the_broadcast_nor_delete(
     management.failing["c2"] = _client_error("LimitExceededException", 429)
     management.failing["c3"] = ReadTimeoutError(endpoint_url=CALLBACK_URL)
     reply = send("c1", {"action": "send", "text": "hi"})
-    assert reply == {"type": "sent", "room": "lobby", "delivered": 0}
+    assert (reply["delivered"], reply["gone"], reply["failed"]) == (0, 0, 2)
     assert {"c2", "c3"} <= set(_rows(table))  # maybe alive: TTL or a later 410 decides
 
 

@@ -8,14 +8,16 @@ for array children) unless ``--shard-index`` says otherwise; ``--shard-count`` (
 
 Exit codes: 0 when the shard was processed (rows RDKit cannot use are reported in the rejects
 file, not fatal); 2 when the input, the output location or an argument is unusable (one line
-on stderr, nothing written); 1 when AWS failed after the client's retries (one line). The job
-definition retries only infrastructure failures, so a non-zero exit ends the job instead of
-repeating it.
+on stderr, nothing written); 1 when AWS failed after the client's retries (one line; what
+the shard had written is removed again). The job definition retries only infrastructure
+failures, so a non-zero exit ends the job instead of repeating it. A shard's summary is written
+last: readers take a shard as done when its summary exists.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -88,10 +90,10 @@ def _code(err: ClientError) -> str:
     return str(err.response.get("Error", {}).get("Code", ""))
 
 
-def read_input(location: Location) -> str:
+def read_input(location: Location, client: Any = None) -> str:
     if location.bucket is not None:
         try:
-            response = _s3().get_object(Bucket=location.bucket, Key=location.key)
+            response = (client or _s3()).get_object(Bucket=location.bucket, Key=location.key)
         except ClientError as err:
             # Without s3:ListBucket (the job role has none) a missing key is AccessDenied.
             if _code(err) in _UNUSABLE:
@@ -118,40 +120,75 @@ def read_input(location: Location) -> str:
         raise InputError(f"{location.text} is not UTF-8 text: {err}") from None
 
 
-def write_outputs(output: Location, keys: dict[str, str], bodies: dict[str, str]) -> list[str]:
-    """Write each file whole (one PutObject each), so a reader never sees a partial file."""
-    written = []
+def write_outputs(
+    output: Location, keys: dict[str, str], bodies: dict[str, str], client: Any = None
+) -> list[str]:
+    """Write each file whole (one PutObject each), the summary last: the summary is the shard's
+    commit marker. The old summary goes first, so a re-run that fails half-way never leaves an
+    earlier run's summary beside its own new part; and when any step fails, all of the shard's
+    files are removed (this run's, including a PUT whose answer was lost, and an earlier run's
+    that are no longer committed), so a failed shard (exit 1 or 2) leaves nothing behind."""
+    order = [kind for kind in keys if kind != "summary"] + ["summary"]
     if output.bucket is not None:
-        client = _s3()
-        for kind, key in keys.items():
+        return _write_s3(client or _s3(), output, keys, bodies, order)
+    return _write_local(output, keys, bodies, order)
+
+
+def _write_s3(
+    client: Any, output: Location, keys: dict[str, str], bodies: dict[str, str], order: list[str]
+) -> list[str]:
+    bucket = output.bucket
+    try:
+        client.delete_object(Bucket=bucket, Key=keys["summary"])
+        for kind in order:
+            key = keys[kind]
             content_type = "application/json" if key.endswith(".json") else "text/csv"
-            try:
-                client.put_object(
-                    Bucket=output.bucket,
-                    Key=key,
-                    Body=bodies[kind].encode(),
-                    ContentType=content_type,
-                )
-            except ClientError as err:
-                if _code(err) in _UNUSABLE:
-                    raise InputError(f"cannot write output {output.text}: {_code(err)}") from None
-                raise
-            written.append(f"s3://{output.bucket}/{key}")
-        return written
-    root = Path(output.key).resolve()
-    for kind, key in keys.items():
-        path = Path(key)
-        if not path.resolve().is_relative_to(root):  # output_keys already confines the names
-            raise InputError(f"output {key} would leave the folder {output.text}")
-        temporary = path.with_suffix(path.suffix + ".tmp")
+            client.put_object(
+                Bucket=bucket, Key=key, Body=bodies[kind].encode(), ContentType=content_type
+            )
+    except ClientError as err:
+        _remove_s3(client, output, keys)
+        if _code(err) in _UNUSABLE:
+            raise InputError(f"cannot write output {output.text}: {_code(err)}") from None
+        raise
+    except BaseException:
+        _remove_s3(client, output, keys)
+        raise
+    return [f"s3://{bucket}/{keys[kind]}" for kind in keys]
+
+
+def _remove_s3(client: Any, output: Location, keys: dict[str, str]) -> None:
+    """Best effort, the summary first: if a delete fails too, the shard has no summary, so what
+    is left of it is still not a committed result."""
+    for kind in sorted(keys, key=lambda k: k != "summary"):
         try:
+            client.delete_object(Bucket=output.bucket, Key=keys[kind])
+        except (BotoCoreError, ClientError) as err:
+            LOG.error("could not remove s3://%s/%s: %s", output.bucket, keys[kind], err)
+
+
+def _write_local(
+    output: Location, keys: dict[str, str], bodies: dict[str, str], order: list[str]
+) -> list[str]:
+    root = Path(output.key).resolve()
+    paths = {kind: Path(key) for kind, key in keys.items()}
+    for path in paths.values():
+        if not path.resolve().is_relative_to(root):  # output_keys already confines the names
+            raise InputError(f"output {path} would leave the folder {output.text}")
+    try:
+        paths["summary"].unlink(missing_ok=True)
+        for kind in order:
+            path = paths[kind]
+            temporary = path.with_suffix(path.suffix + ".tmp")
             path.parent.mkdir(parents=True, exist_ok=True)
             temporary.write_text(bodies[kind], encoding="utf-8")
             temporary.replace(path)
-        except OSError as err:
-            raise InputError(f"cannot write output {path}: {err.strerror}") from None
-        written.append(str(path))
-    return written
+    except OSError as err:
+        for kind in sorted(paths, key=lambda k: k != "summary"):
+            with contextlib.suppress(OSError):
+                paths[kind].unlink(missing_ok=True)
+        raise InputError(f"cannot write output {err.filename}: {err.strerror}") from None
+    return [str(paths[kind]) for kind in keys]
 
 
 def run(input_location: str, output: str, *, shard_index: int, shard_count: int) -> dict[str, Any]:
@@ -160,14 +197,16 @@ def run(input_location: str, output: str, *, shard_index: int, shard_count: int)
     source = parse_location(input_location, role="input")
     target = parse_location(output, role="output")
     keys = output_keys(source.key, target.key, shard_index, shard_count)
-    text = read_input(source)
+    # One client for the read and the writes, made only when a location is on S3.
+    client = _s3() if source.bucket is not None or target.bucket is not None else None
+    text = read_input(source, client)
     input_format = "sdf" if source.key.lower().endswith(SDF_SUFFIXES) else "csv"
     result = process_shard(
         text, shard_index=shard_index, shard_count=shard_count, input_format=input_format
     )
     summary = result.summary()
     summary["input"] = source.text
-    summary["written"] = write_outputs(target, keys, render(result))
+    summary["written"] = write_outputs(target, keys, render(result), client)
     return summary
 
 

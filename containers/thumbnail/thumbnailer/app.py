@@ -15,7 +15,9 @@ Two kinds of failure, handled differently:
 - Anything else (S3 throttling, a network error, S3 refusing access): the other records of the
   event are still processed, then the invocation fails so Lambda retries it; after the last
   retry the event goes to the on-failure queue. Writes overwrite the same keys with the same
-  bytes, so a retry or a duplicate S3 event is harmless.
+  bytes, so a retry or a duplicate S3 event is harmless. When one thumbnail of an object fails
+  to upload, the ones already written for it are deleted: an object is fully thumbnailed or
+  not at all, never half (a reader may take "the 160 px thumbnail exists" to mean they all do).
 
 Configuration (set by the construct): ``DESTINATION_BUCKET``, ``DESTINATION_PREFIX``,
 ``SOURCE_PREFIX``, ``WIDTHS`` (comma-separated), ``OUTPUT_FORMAT`` (JPEG|PNG|WEBP, empty to keep
@@ -225,19 +227,42 @@ def write_thumbnails(
     if too_long:
         raise Rejected("key_too_long", f"{too_long[0]!r} is over S3's {MAX_KEY_BYTES} bytes")
     metadata = source_metadata(source, rendered)
-    for key, thumb in zip(keys, rendered.thumbnails, strict=True):
-        client.put_object(
-            Bucket=settings.destination_bucket,
-            Key=key,
-            Body=thumb.data,
-            ContentType=thumb.content_type,
-            Metadata={
-                **metadata,
-                "thumbnail-width": str(thumb.size[0]),
-                "thumbnail-height": str(thumb.size[1]),
-            },
-        )
+    attempted: list[str] = []
+    try:
+        for key, thumb in zip(keys, rendered.thumbnails, strict=True):
+            # Counted before the call: a PUT whose response was lost may still have been stored.
+            attempted.append(key)
+            client.put_object(
+                Bucket=settings.destination_bucket,
+                Key=key,
+                Body=thumb.data,
+                ContentType=thumb.content_type,
+                Metadata={
+                    **metadata,
+                    "thumbnail-width": str(thumb.size[0]),
+                    "thumbnail-height": str(thumb.size[1]),
+                },
+            )
+    except Exception:
+        _remove(client, settings.destination_bucket, attempted)
+        raise
     return keys
+
+
+def _remove(client: Any, bucket: str, keys: list[str]) -> None:
+    """Undo a partial set of thumbnails, so the object is either fully thumbnailed or not at
+    all while its event waits for Lambda's retry (or for good, after the last one). If this
+    fails too it is logged (``ThumbnailCleanupFailed``) and the retry's writes replace the set."""
+    try:
+        errors = client.delete_objects(
+            Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True}
+        ).get("Errors", [])
+    except Exception:
+        logger.exception("could not remove a partial set of thumbnails", extra={"keys": keys})
+        errors = keys
+    if errors:
+        logger.error("a partial set of thumbnails is left", extra={"errors": errors})
+        metrics.add_metric(name="ThumbnailCleanupFailed", unit=MetricUnit.Count, value=1)
 
 
 def process(client: Any, settings: Settings, record: object) -> list[str]:

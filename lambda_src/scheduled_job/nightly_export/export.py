@@ -25,7 +25,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from botocore.exceptions import ClientError
+from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
+
+logger = Logger(child=True)
 
 # The C-accelerated string quoting behind json.dumps(..., ensure_ascii=False), without the
 # per-call encoder set-up: strings are most of an item, so this is most of the export's CPU.
@@ -158,43 +161,72 @@ def _precondition_failed(err: ClientError) -> bool:
     return code in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409")
 
 
-def acquire_lock(
-    s3: Any, bucket: str, key: str, *, owner: str, ttl_seconds: int, now: datetime
-) -> bool:
-    """Create the lock object only if absent (S3 conditional write); take it over only if it
-    is older than ``ttl_seconds`` (longer than the function timeout, so its holder is dead)
-    and only if nobody took it over first (``If-Match`` on the stale lock's ETag)."""
-    body = json.dumps({"owner": owner, "acquired_at": now.isoformat()}).encode()
+def _holder(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    """The lock object's HEAD (``Metadata.owner``, ``LastModified``, ``ETag``), None if absent."""
     try:
-        s3.put_object(Bucket=bucket, Key=key, Body=body, IfNoneMatch="*")
-        return True
-    except ClientError as err:
-        if not _precondition_failed(err):
-            raise
-    try:
-        held = s3.head_object(Bucket=bucket, Key=key)
+        return dict(s3.head_object(Bucket=bucket, Key=key))
     except ClientError as err:
         # S3 answers a HEAD of a missing key with 403, not 404, unless the caller may list the
         # bucket unconditionally; the construct allows listing under the prefix only. With
         # s3:GetObject granted (it is), 403 here means the lock has gone.
         if err.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound", "403"):
             raise
+        return None
+
+
+def _ours(held: Mapping[str, Any] | None, owner: str) -> bool:
+    return held is not None and held.get("Metadata", {}).get("owner") == owner
+
+
+def acquire_lock(
+    s3: Any, bucket: str, key: str, *, owner: str, ttl_seconds: int, now: datetime
+) -> bool:
+    """Create the lock object only if absent (S3 conditional write); take it over only if it
+    is older than ``ttl_seconds`` (longer than the function timeout, so its holder is dead)
+    and only if nobody took it over first (``If-Match`` on the stale lock's ETag).
+
+    The owner (the invocation's request id, which Lambda keeps across its retries of one event)
+    is in the lock's metadata, so a lock this owner already holds is recognised as its own: a
+    write S3 applied but whose answer was lost (botocore's retry then meets it as "already
+    exists"), or the lock of this event's earlier attempt."""
+    body = json.dumps({"owner": owner, "acquired_at": now.isoformat()}).encode()
+    put = {"Bucket": bucket, "Key": key, "Body": body, "Metadata": {"owner": owner}}
+    try:
+        s3.put_object(**put, IfNoneMatch="*")
+        return True
+    except ClientError as err:
+        if not _precondition_failed(err):
+            if _ours(_holder(s3, bucket, key), owner):
+                return True  # applied, then the answer was an error
+            raise
+    except BotoCoreError:
+        if _ours(_holder(s3, bucket, key), owner):
+            return True  # applied, then the answer was lost
+        raise
+    held = _holder(s3, bucket, key)
+    if held is None:
         return False  # released between our two calls: that run has just finished
+    if _ours(held, owner):
+        return True
     age = (now - held["LastModified"]).total_seconds()
     if age < ttl_seconds:
         return False
     try:
-        s3.put_object(Bucket=bucket, Key=key, Body=body, IfMatch=held["ETag"])
+        s3.put_object(**put, IfMatch=held["ETag"])
         return True
     except ClientError as err:
         if _precondition_failed(err):
-            return False
+            return _ours(_holder(s3, bucket, key), owner)
         raise
 
 
 def release_lock(s3: Any, bucket: str, key: str) -> None:
-    # Unconditional is safe: nobody takes a lock over before its TTL, which outlasts us.
-    s3.delete_object(Bucket=bucket, Key=key)
+    """Unconditional is safe: nobody takes a lock over before its TTL, which outlasts us. Tried
+    twice (a delete is idempotent), so one lost answer does not leave the lock behind."""
+    try:
+        s3.delete_object(Bucket=bucket, Key=key)
+    except (BotoCoreError, ClientError):
+        s3.delete_object(Bucket=bucket, Key=key)
 
 
 # -- the export ---------------------------------------------------------------------------------
@@ -287,32 +319,85 @@ def export_table(
             f"retry after it finishes or after {lock_ttl_seconds} s (its holder then is dead)"
         )
     try:
-        # Not complete any more from here until the new manifest is written.
+        result = _export(
+            dynamodb,
+            s3,
+            table_name=table_name,
+            bucket=bucket,
+            run=run,
+            scheduled=scheduled,
+            started=started,
+            records_per_part=records_per_part,
+            page_size=page_size,
+            consistent_read=consistent_read,
+        )
+    except BaseException as failure:
+        # Nothing half-written stays visible: no manifest, no part (an earlier run's parts lost
+        # their manifest when this run began, so they are not an export any more either).
+        _remove_run(s3, bucket, run, failure)
+        _release_after(s3, bucket, lock_key, failure)
+        raise
+    _release_after(s3, bucket, lock_key, None)
+    return result
+
+
+def _remove_run(s3: Any, bucket: str, run: str, failure: BaseException) -> None:
+    try:
         s3.delete_object(Bucket=bucket, Key=f"{run}{MANIFEST}")
-        items = scan_items(
-            dynamodb, table_name, page_size=page_size, consistent_read=consistent_read
-        )
-        parts = _write_parts(
-            s3, bucket, run, items, records_per_part=records_per_part, scheduled=scheduled
-        )
-        _delete_stale_parts(s3, bucket, run, {p["key"] for p in parts})
-        records = sum(p["records"] for p in parts)
-        manifest = {
-            "table": table_name,
-            "scheduled_time": scheduled.isoformat().replace("+00:00", "Z"),
-            "started_at": started.isoformat(),
-            "finished_at": datetime.now(UTC).isoformat(),
-            "format": "jsonl+gzip",
-            "consistent_read": consistent_read,
-            "records": records,
-            "parts": parts,
-        }
-        s3.put_object(
-            Bucket=bucket,
-            Key=f"{run}{MANIFEST}",
-            Body=json.dumps(manifest, indent=2).encode(),
-            ContentType="application/json",
-        )
-        return ExportResult(run, records=records, parts=parts)
-    finally:
-        release_lock(s3, bucket, lock_key)
+        _delete_stale_parts(s3, bucket, run, set())
+    except (BotoCoreError, ClientError):
+        # The parts left have no manifest, so readers (who start from it) still skip them;
+        # the next run of this time overwrites or deletes them.
+        logger.exception("could not remove the parts of a failed export", failure=repr(failure))
+
+
+def _release_after(s3: Any, bucket: str, key: str, failure: BaseException | None) -> None:
+    """Release the lock; a release that fails neither fails a complete export nor hides why an
+    export failed. The lock then expires after its TTL; this event's own retry (same owner)
+    takes it back at once."""
+    try:
+        release_lock(s3, bucket, key)
+    except (BotoCoreError, ClientError):
+        logger.exception("could not release the lock", lock=key, export_failed=bool(failure))
+        if failure is not None:
+            failure.add_note(f"the lock s3://{bucket}/{key} could not be released either")
+
+
+def _export(
+    dynamodb: Any,
+    s3: Any,
+    *,
+    table_name: str,
+    bucket: str,
+    run: str,
+    scheduled: datetime,
+    started: datetime,
+    records_per_part: int,
+    page_size: int | None,
+    consistent_read: bool,
+) -> ExportResult:
+    # Not complete any more from here until the new manifest is written.
+    s3.delete_object(Bucket=bucket, Key=f"{run}{MANIFEST}")
+    items = scan_items(dynamodb, table_name, page_size=page_size, consistent_read=consistent_read)
+    parts = _write_parts(
+        s3, bucket, run, items, records_per_part=records_per_part, scheduled=scheduled
+    )
+    _delete_stale_parts(s3, bucket, run, {p["key"] for p in parts})
+    records = sum(p["records"] for p in parts)
+    manifest = {
+        "table": table_name,
+        "scheduled_time": scheduled.isoformat().replace("+00:00", "Z"),
+        "started_at": started.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "format": "jsonl+gzip",
+        "consistent_read": consistent_read,
+        "records": records,
+        "parts": parts,
+    }
+    s3.put_object(
+        Bucket=bucket,
+        Key=f"{run}{MANIFEST}",
+        Body=json.dumps(manifest, indent=2).encode(),
+        ContentType="application/json",
+    )
+    return ExportResult(run, records=records, parts=parts)

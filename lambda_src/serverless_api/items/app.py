@@ -283,7 +283,23 @@ def unexpected(exc: Exception) -> Response[str]:
     """Map every error to a JSON response: the resolver's own 4xx, throttling, or a 500."""
     if isinstance(exc, ServiceError):
         return _error(exc.status_code, str(exc.msg))
-    throttled = isinstance(exc, ClientError) and exc.response["Error"]["Code"] in _THROTTLED
+    if isinstance(exc, service.OutcomeUnknown):
+        # The write may have been applied: say where, so a create without an Idempotency-Key
+        # is looked up (GET) before it is sent again, instead of made twice.
+        logger.warning("a write's outcome is unknown", exc_info=exc)
+        metrics.add_metric(name="TableUnavailable", unit=MetricUnit.Count, value=1)
+        return _error(
+            503,
+            f"the table did not answer; item {exc.item_id} may have been written: "
+            "GET it before retrying",
+            {"Retry-After": "1", "Location": f"/items/{exc.item_id}"},
+        )
+    throttled = isinstance(exc, ClientError) and (
+        exc.response["Error"]["Code"] in _THROTTLED
+        # A 5xx (InternalServerError, ServiceUnavailable) after the client's retries is
+        # DynamoDB's transient trouble, not a bug in this code: "retry", not the bug alarm.
+        or int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)) >= 500
+    )
     if throttled or isinstance(exc, (BotocoreConnectionError, HTTPClientError)):
         # Throttled, or unreachable or slower than the client's timeouts: a 503 says "retry".
         # Conditional writes make a retried PUT or DELETE safe, and an Idempotency-Key a POST.

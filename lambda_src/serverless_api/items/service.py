@@ -2,7 +2,10 @@
 
 Every write is conditional, so a retry, a race or a stale client never overwrites data: creates
 require a new id, replaces require the version the client read, deletes require the item to
-exist. An Idempotency-Key holds while its item exists: once the item is deleted, the same key
+exist. A write whose answer was lost (a timeout, a dropped connection, a 5xx, or botocore's
+retry meeting its own first attempt) is recognised: creates and replaces store the request's
+own token (``last_write``), read back to tell; a delete that finds the item gone is done.
+An Idempotency-Key holds while its item exists: once the item is deleted, the same key
 creates it afresh.
 """
 
@@ -18,7 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from . import strict_json
 
@@ -49,6 +52,16 @@ class IdempotencyKeyReused(Exception):
 
 class InvalidToken(Exception):
     pass
+
+
+class OutcomeUnknown(Exception):
+    """A write failed in a way that may have applied it (a timeout, a dropped connection, a
+    5xx), and reading the item back to tell failed too. ``item_id`` is where to look before
+    retrying a create that had no Idempotency-Key."""
+
+    def __init__(self, item_id: str) -> None:
+        super().__init__(f"the write to item {item_id} may have been applied")
+        self.item_id = item_id
 
 
 @dataclass(frozen=True)
@@ -108,6 +121,35 @@ def _is_condition_failure(err: ClientError) -> bool:
     return bool(err.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
 
 
+def _retried(err: ClientError) -> bool:
+    """botocore retried the call: an earlier attempt may have been applied, its answer lost."""
+    return bool(err.response.get("ResponseMetadata", {}).get("RetryAttempts", 0))
+
+
+def _maybe_applied(err: Exception) -> bool:
+    """A failure after which the write may have happened: no answer at all, or a 5xx (DynamoDB
+    documents that a request answered InternalServerError may have succeeded)."""
+    if isinstance(err, BotoCoreError):
+        return True
+    if not isinstance(err, ClientError):
+        return False
+    return int(err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)) >= 500
+
+
+def _read_back(table: Table, item_id: str, failure: Exception) -> dict[str, Any] | None:
+    """The item as stored now, to tell whether a failed write was applied."""
+    try:
+        return _get(table, item_id)
+    except (BotoCoreError, ClientError):
+        raise OutcomeUnknown(item_id) from failure
+
+
+def _new_write() -> str:
+    """A token for one request's write, stored with the item (``last_write``), so that the
+    request recognises its own write when the answer to it was lost."""
+    return str(uuid.uuid4())
+
+
 def item_id_for(idempotency_key: str | None) -> str:
     if idempotency_key is None:
         return str(uuid.uuid4())
@@ -123,6 +165,7 @@ def create_item(
     different body raises :class:`IdempotencyKeyReused` and writes nothing.
     """
     now = _now()
+    write = _new_write()
     record: dict[str, Any] = {
         "id": item_id_for(idempotency_key),
         **fields.model_dump(exclude_none=True),
@@ -130,6 +173,7 @@ def create_item(
         "created_at": now,
         "updated_at": now,
         "fingerprint": _fingerprint(fields),
+        "last_write": write,
     }
     try:
         table.client.put_item(
@@ -137,10 +181,19 @@ def create_item(
             Item=_to_dynamodb(record),
             ConditionExpression="attribute_not_exists(id)",
         )
-    except ClientError as err:
-        if not _is_condition_failure(err) or idempotency_key is None:
+    except (BotoCoreError, ClientError) as err:
+        condition_failed = isinstance(err, ClientError) and _is_condition_failure(err)
+        if not condition_failed and not _maybe_applied(err):
             raise
-        existing = _get(table, record["id"])
+        # Either the id exists (a replay, or our own first attempt that botocore retried), or
+        # the write may have been applied: the stored item says which.
+        existing = _read_back(table, record["id"], err)
+        if existing is not None and existing.get("last_write") == write:
+            return to_response(existing), True
+        if not condition_failed:
+            raise
+        if idempotency_key is None:
+            raise
         if existing is None or existing.get("fingerprint") != record["fingerprint"]:
             raise IdempotencyKeyReused from None
         return to_response(existing), False
@@ -165,13 +218,15 @@ def replace_item(table: Table, item_id: str, fields: ReplaceItem) -> dict[str, A
     expires_at = values.pop("expires_at")
     names = {"#v": "version", **{f"#{k}": k for k in values}}
     update = ", ".join(f"#{k} = :{k}" for k in values)
+    write = _new_write()
     attribute_values: dict[str, Any] = {
         **{f":{k}": v for k, v in values.items()},
         ":expected": fields.version,
         ":one": 1,
         ":now": _now(),
+        ":write": write,
     }
-    expression = f"SET {update}, #v = #v + :one, updated_at = :now"
+    expression = f"SET {update}, #v = #v + :one, updated_at = :now, last_write = :write"
     if expires_at is None:
         expression += " REMOVE expires_at"
     else:
@@ -188,14 +243,22 @@ def replace_item(table: Table, item_id: str, fields: ReplaceItem) -> dict[str, A
             ReturnValues="ALL_NEW",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
-    except ClientError as err:
-        if not _is_condition_failure(err):
+    except (BotoCoreError, ClientError) as err:
+        if isinstance(err, ClientError) and _is_condition_failure(err):
+            # The item as it was when the condition failed: no second read, no race.
+            current = err.response.get("Item")
+            if not current:
+                raise ItemNotFound from None
+            stored = _from_dynamodb(current)
+            if stored.get("last_write") == write:  # our own first attempt, retried by botocore
+                return to_response(stored)
+            raise VersionConflict(int(stored["version"])) from None
+        if not _maybe_applied(err):
             raise
-        # The item as it was when the condition failed: no second read, no race.
-        current = err.response.get("Item")
-        if not current:
-            raise ItemNotFound from None
-        raise VersionConflict(int(_DESERIALIZE.deserialize(current["version"]))) from None
+        stored_now = _read_back(table, item_id, err)
+        if stored_now is not None and stored_now.get("last_write") == write:
+            return to_response(stored_now)
+        raise
     return to_response(_from_dynamodb(result["Attributes"]))
 
 
@@ -204,9 +267,13 @@ def delete_item(table: Table, item_id: str) -> None:
         table.client.delete_item(
             TableName=table.name, Key=_key(item_id), ConditionExpression="attribute_exists(id)"
         )
-    except ClientError as err:
-        if _is_condition_failure(err):
+    except (BotoCoreError, ClientError) as err:
+        if isinstance(err, ClientError) and _is_condition_failure(err):
+            if _retried(err):
+                return  # an earlier attempt deleted it; its answer was lost
             raise ItemNotFound from None
+        if _maybe_applied(err) and _read_back(table, item_id, err) is None:
+            return  # gone: whether by this request or just before it, the item is deleted
         raise
 
 

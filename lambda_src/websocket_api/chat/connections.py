@@ -28,6 +28,8 @@ _BATCH = 25
 # left to TTL: a broadcast must not wait long on cleanup.
 _BATCH_RETRIES = 3
 _BATCH_BACKOFF_SECONDS = 0.05
+# A failed post to a live connection is tried once more after this pause before it counts.
+_POST_RETRY_BACKOFF_SECONDS = 0.1
 
 
 class NotConnected(Exception):
@@ -142,36 +144,53 @@ def broadcast(
     *,
     sender_id: str,
     now: int,
+    deadline: float | None = None,
 ) -> Delivery:
     """Post ``data`` to every connection in ``room`` except the sender.
 
-    A connection API Gateway reports gone (410) is deleted; any other failure to deliver to one
-    connection is logged and counted, never raised, so one bad connection cannot stop a message
-    reaching the rest. Gone rows are deleted together at the end in batched writes.
+    The member list is read whole before the first post, so a failed room query sends nothing
+    (the sender's retry then reaches everyone once). A connection API Gateway reports gone
+    (410) is deleted; any other failure to deliver to one connection is retried once after a
+    short backoff, then logged and counted, never raised, so one bad connection cannot stop a
+    message reaching the rest. Gone rows are deleted together at the end in batched writes.
+    Past ``deadline`` (``time.monotonic()``; the function's own timeout less a margin) the
+    members not tried yet count as failed, so the sender still gets its answer.
     """
+    recipients = [c for c in members(table, index_name, room, now=now) if c != sender_id]
     delivered = failed = 0
     gone: list[str] = []
-    for connection_id in members(table, index_name, room, now=now):
-        if connection_id == sender_id:
-            continue
-        try:
-            management.post_to_connection(ConnectionId=connection_id, Data=data)
-        except ClientError as err:
-            if _error_code(err) == "GoneException":
-                gone.append(connection_id)
-            else:
-                failed += 1
-                logger.warning(
-                    "could not deliver", connection_id=connection_id, code=_error_code(err)
-                )
-        except BotoCoreError as err:  # timeouts, connection resets: this member only
+    for connection_id in recipients:
+        if deadline is not None and time.monotonic() > deadline:
             failed += 1
-            logger.warning("could not deliver", connection_id=connection_id, error=str(err))
+            continue
+        outcome = _post(management, connection_id, data)
+        if outcome == "failed" and (deadline is None or time.monotonic() < deadline):
+            time.sleep(_POST_RETRY_BACKOFF_SECONDS)
+            outcome = _post(management, connection_id, data)
+        if outcome == "gone":
+            gone.append(connection_id)
+        elif outcome == "failed":
+            failed += 1
         else:
             delivered += 1
     if gone:
         _forget(table, gone)
     return Delivery(delivered=delivered, gone=len(gone), failed=failed)
+
+
+def _post(management: Any, connection_id: str, data: bytes) -> str:
+    """``delivered``, ``gone`` (410) or ``failed`` (anything else: throttled, 5xx, a timeout)."""
+    try:
+        management.post_to_connection(ConnectionId=connection_id, Data=data)
+    except ClientError as err:
+        if _error_code(err) == "GoneException":
+            return "gone"
+        logger.warning("could not deliver", connection_id=connection_id, code=_error_code(err))
+        return "failed"
+    except BotoCoreError as err:  # timeouts, connection resets: this member only
+        logger.warning("could not deliver", connection_id=connection_id, error=str(err))
+        return "failed"
+    return "delivered"
 
 
 def _forget(table: Table, connection_ids: list[str]) -> None:
