@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import App, Environment, Stack, Validations
-from cdk_nag import AwsSolutionsChecks
+from cdk_nag import (
+    AwsSolutionsChecks,
+    HIPAASecurityChecks,
+    NagPack,
+    NIST80053R4Checks,
+    NIST80053R5Checks,
+    PCIDSS321Checks,
+    ServerlessChecks,
+)
 
 from .batch_jobs import BatchJobsStack
 from .container_service import ContainerServiceStack
@@ -44,8 +52,19 @@ STACKS: dict[str, type[Stack]] = {
 # in the tests and in `make guard` rather than on every `make synth`.
 POLICY_ENGINES = "policy_engines"
 
+# Context key: cdk-nag's compliance packs to run beside AwsSolutions, comma-separated
+# (`-c compliance=hipaa,pci-dss-321`): the AWS Config conformance packs a governed account runs.
+COMPLIANCE = "compliance"
+COMPLIANCE_PACKS: dict[str, type[NagPack]] = {
+    "serverless": ServerlessChecks,
+    "nist-800-53-r5": NIST80053R5Checks,
+    "nist-800-53-r4": NIST80053R4Checks,
+    "hipaa": HIPAASecurityChecks,
+    "pci-dss-321": PCIDSS321Checks,
+}
+
 # Context the app itself reads; every other key belongs to a stack (its CONTEXT_KEYS) or to CDK.
-APP_KEYS = ("account", "region", "stacks", POLICY_ENGINES)
+APP_KEYS = ("account", "region", "stacks", POLICY_ENGINES, COMPLIANCE)
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 
@@ -78,7 +97,8 @@ def build_app(*, context: Mapping[str, Any] | None = None, outdir: str | None = 
     Stacks are environment-agnostic unless context sets ``account`` and ``region``; nothing
     here looks anything up in an account. Context ``stacks`` (comma-separated names) builds only
     those stacks, for a faster synth while working on one pattern. Context ``policy_engines=all``
-    adds the Control Tower rules to cdk-nag (see ``POLICY_ENGINES``).
+    adds the Control Tower rules to cdk-nag (see ``POLICY_ENGINES``); context ``compliance``
+    adds cdk-nag's compliance packs (see ``COMPLIANCE``).
     """
     app = App(
         context={**cdk_json_context(), **(context or {})},
@@ -95,6 +115,7 @@ def build_app(*, context: Mapping[str, Any] | None = None, outdir: str | None = 
     engines = str(app.node.try_get_context(POLICY_ENGINES) or "nag")
     if engines not in ("nag", "all"):
         raise ConfigError(f"context {POLICY_ENGINES}={engines!r}: expected nag or all")
+    packs = compliance_packs(app.node.try_get_context(COMPLIANCE))
     for name in names:
         try:
             STACKS[name](app, name, env=env, description=f"aws-cdk reference stack: {name}")
@@ -105,7 +126,7 @@ def build_app(*, context: Mapping[str, Any] | None = None, outdir: str | None = 
             if isinstance(err, UnavailableHere) and others:
                 message += f"; to synthesize the other stacks: -c stacks={others}"
             raise type(err)(message) from err
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app), *(pack(app) for pack in packs))
     if engines == "all":
         # Imported here: loading the plugin and its rules costs synth time `make synth` skips.
         from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
@@ -113,6 +134,18 @@ def build_app(*, context: Mapping[str, Any] | None = None, outdir: str | None = 
         # The plugin implements the Beta1 interface, the same shape under older type names.
         Validations.of(app).add_plugins(CfnGuardValidator())  # type: ignore[arg-type]
     return app
+
+
+def compliance_packs(value: object) -> list[type[NagPack]]:
+    """The packs named in context ``compliance`` (comma-separated; none when unset)."""
+    names = [n.strip() for n in str(value or "").split(",") if n.strip()]
+    unknown = [n for n in names if n not in COMPLIANCE_PACKS]
+    if unknown or (value not in (None, "") and not names):
+        raise ConfigError(
+            f"context {COMPLIANCE}={value!r}: expected a comma-separated list of "
+            f"{', '.join(COMPLIANCE_PACKS)}"
+        )
+    return [COMPLIANCE_PACKS[n] for n in dict.fromkeys(names)]
 
 
 def _env_value(app: App, key: str, pattern: re.Pattern[str] | None, expected: str) -> str | None:

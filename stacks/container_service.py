@@ -56,6 +56,7 @@ from .shared import (
     cidr_error,
     ensure_alarm_topic,
     exempt,
+    exempt_inline_policies,
     exempt_log_group,
     fargate_size_error,
     flow_logged_vpc,
@@ -385,6 +386,7 @@ class FargateWebService(Construct):
             self, "AlarmTopic", topic=alarm_topic, email=alarm_email
         )
         self.alarms = self._alarms(self.alarm_topic)
+        exempt_inline_policies(self)
 
     # -- props --------------------------------------------------------------------------------
 
