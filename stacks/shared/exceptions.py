@@ -49,11 +49,10 @@ class Concern:
     aws_solutions: str = ""
     guard: str = ""
     checkov: tuple[str, ...] = ()
-    also: tuple[str, ...] = ()  # further pack ids of the same decision, spelled in full
 
     @property
     def pack_ids(self) -> tuple[str, ...]:
-        return (*(f"{pack}-{self.rule}" for pack in self.packs), *self.also)
+        return tuple(f"{pack}-{self.rule}" for pack in self.packs)
 
     @property
     def ids(self) -> frozenset[str]:
@@ -133,7 +132,9 @@ CONCERNS: dict[str, Concern] = {
         ALL_FOUR,
         guard="alb_http_to_https_redirection_check",
         checkov=("CKV_AWS_2", "CKV_AWS_103"),
-        also=tuple(f"{p}-ELBv2ACMCertificateRequired" for p in (NIST_R5, HIPAA, PCI)),
+    ),
+    "listener without an ACM certificate": Concern(
+        "ELBv2ACMCertificateRequired", (NIST_R5, HIPAA, PCI)
     ),
     "load balancer without WAF": Concern("ALBWAFEnabled", (NIST_R5, NIST_R4, PCI)),
     "inline IAM policy": Concern("IAMNoInlinePolicy", ALL_FOUR),
