@@ -23,6 +23,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
+from aws_cdk.interfaces import aws_events as events_refs
 from constructs import Construct
 
 from .shared import (
@@ -846,7 +847,12 @@ class _ConditionedSnsTopic:
     def __init__(self, topic: sns.ITopic, message: events.RuleTargetInput) -> None:
         self._topic, self._message = topic, message
 
-    def bind(self, _rule: events.IRule, _id: str | None = None) -> events.RuleTargetConfig:
+    def bind(
+        self,
+        rule: events_refs.IRuleRef,
+        id: str | None = None,
+    ) -> events.RuleTargetConfig:
+        del rule, id  # the grant is the rule's own (BatchJobQueue._allow_publish_from)
         return events.RuleTargetConfig(
             arn=self._topic.topic_arn, input=self._message, target_resource=self._topic
         )
