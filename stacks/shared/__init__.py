@@ -60,6 +60,7 @@ from .defaults import (
     merge_props,
 )
 from .exceptions import (
+    CONCERNS,
     GUARD_PLUGIN,
     acknowledge,
     exempt,
@@ -100,6 +101,7 @@ from .storage import (
 
 __all__ = [
     "ACCESS_LOGS_BY_BUCKET_POLICY",
+    "CONCERNS",
     "CONTAINER_ENDPOINTS",
     "DEFAULT_LOG_RETENTION",
     "ECS_AGENT_ENDPOINTS",
