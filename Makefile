@@ -57,8 +57,11 @@ guard: install ## Synth with the AWS Control Tower rules (cfn-guard) beside cdk-
 	status=0; $(CDK) synth --quiet -c policy_engines=all $(CDK_ARGS) || status=$$?; \
 	$(PY) scripts/summary.py cdk.out || true; exit $$status
 
+# Every cdk-nag compliance pack (context compliance), as the tests run them.
+COMPLIANCE_PACKS = serverless,nist-800-53-r5,nist-800-53-r4,hipaa,pci-dss-321
+
 security-report: install $(CHECKOV_VENV)/.installed ## Regenerate docs/security.md (all engines).
-	$(CDK) synth --quiet -c policy_engines=all
+	$(CDK) synth --quiet -c policy_engines=all -c compliance=$(COMPLIANCE_PACKS)
 	$(PY) scripts/security_report.py cdk.out docs/security.md
 
 summary: install ## Re-print the summary of the last synth.

@@ -24,13 +24,14 @@ import string
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, parse_qsl, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 import boto3
 from websockets.asyncio.server import ServerConnection, serve
@@ -475,9 +476,17 @@ def token(argv: list[str]) -> int:
     )
     args.add_argument("--user", required=True)
     options = args.parse_args(argv)
-    url = f"http://{HOST}:{options.port}/token?user={options.user}"
-    with urllib.request.urlopen(url, timeout=5) as response:
-        print(response.read().decode().strip())
+    # Quoted: a space, "+", "&" or "=" in the name must reach the minter as typed, not split
+    # the query (--user "a&admin=1" would otherwise mint a token for "a").
+    query = urlencode({"user": options.user})
+    url = f"http://{HOST}:{options.port}/token?{query}"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            print(response.read().decode().strip())
+    except urllib.error.HTTPError as err:
+        reason = err.read().decode().strip() or err.reason
+        print(f"error: --user {options.user!r}: {reason}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -1,6 +1,7 @@
-"""docs/security.md from a cloud assembly synthesized with every policy engine
-(``cdk synth -c policy_engines=all``): per stack, what cdk-nag, the AWS Control Tower proactive
-controls (cfn-guard) and checkov found, and every exception with the reason recorded for it.
+"""docs/security.md from a cloud assembly synthesized with every policy engine and every
+compliance pack (``cdk synth -c policy_engines=all -c compliance=<all packs>``): per stack, what
+cdk-nag (AwsSolutions and the compliance packs), the AWS Control Tower proactive controls
+(cfn-guard) and checkov found, and every exception with the reason recorded for it.
 
 Usage: python scripts/security_report.py [cdk.out] [docs/security.md]
 
@@ -29,6 +30,14 @@ DOC = ROOT / "docs" / "security.md"
 GUARD_PREFIX = "cdk-validator-cfnguard::"
 NAG_PREFIX = "Annotation::"
 ENGINES = ("cdk-nag", "Control Tower", "checkov")
+# cdk-nag's compliance packs (context ``compliance``): rule id prefix -> column name.
+PACKS = {
+    "NIST.800.53.R5-": "NIST 800-53 R5",
+    "NIST.800.53.R4-": "NIST 800-53 R4",
+    "HIPAA.Security-": "HIPAA",
+    "PCI.DSS.321-": "PCI DSS 3.2.1",
+    "Serverless-": "Serverless",
+}
 _RESOURCE_TYPE = re.compile(r'"(AWS::[A-Za-z0-9]+::[A-Za-z0-9]+)"')
 _GUARD_RULE = re.compile(r"^rule (\w+) when", re.MULTILINE)
 
@@ -134,8 +143,8 @@ def stack_reports(outdir: Path, checkov_report: dict[str, Any]) -> list[StackRep
                 if entry["type"] != "aws:cdk:acknowledged-rules":
                     continue
                 for rule, reason in entry["data"].items():
-                    engine = "Control Tower" if rule.startswith(GUARD_PREFIX) else "cdk-nag"
                     rule_id = rule.removeprefix(GUARD_PREFIX).removeprefix(NAG_PREFIX)
+                    engine = "Control Tower" if rule.startswith(GUARD_PREFIX) else _engine(rule_id)
                     report.exceptions[engine][(_short(path, stack), rule_id)] = reason
         paths = _logical_ids(metadata)
         for check in checkov[stack]["skipped"]:
@@ -149,7 +158,8 @@ def stack_reports(outdir: Path, checkov_report: dict[str, Any]) -> list[StackRep
             for check in checkov[stack]["failed"]
         ]
         for plugin in plugin_reports:
-            engine = "Control Tower" if "cfnguard" in plugin["pluginName"] else "cdk-nag"
+            name = plugin["pluginName"]
+            engine = "Control Tower" if "cfnguard" in name else _engine(f"{name}-", name)
             for violation in plugin.get("violations", []):
                 for construct in violation.get("violatingConstructs", []):
                     if construct["constructPath"].startswith(f"{stack}/"):
@@ -158,6 +168,26 @@ def stack_reports(outdir: Path, checkov_report: dict[str, Any]) -> list[StackRep
                         )
         reports.append(report)
     return reports
+
+
+def _engine(rule_id: str, default: str = "cdk-nag") -> str:
+    """The compliance pack a cdk-nag rule id belongs to, else ``default`` (AwsSolutions)."""
+    for prefix, pack in PACKS.items():
+        if rule_id.startswith(prefix):
+            return pack
+    return "cdk-nag" if default == "AwsSolutions" else default
+
+
+def _rules_cell(rules: list[tuple[str, str]]) -> str:
+    """An exception's rules, one engine's rule a line; the packs' ids (the same rule name in
+    each pack) on one line: ``LambdaDLQ`` (NIST 800-53 R5, HIPAA, Serverless)."""
+    lines = [f"{engine}: `{rule}`" for engine, rule in rules if engine in ENGINES]
+    by_rule: dict[str, list[str]] = defaultdict(list)
+    for engine, rule in rules:
+        if engine not in ENGINES:
+            by_rule[rule.split("-", 1)[1]].append(engine)
+    lines += [f"packs: `{rule}` ({', '.join(packs)})" for rule, packs in by_rule.items()]
+    return "<br>".join(lines)
 
 
 def render(reports: list[StackReport]) -> str:
@@ -174,17 +204,26 @@ def render(reports: list[StackReport]) -> str:
         "resource it concerns with the reason below, recorded once for every engine that raises",
         "it (`stacks/shared/exceptions.py` `exempt`). Unexplained findings fail the tests.",
         "",
+        "cdk-nag's compliance packs, the rules of the AWS Config conformance packs a governed",
+        "account runs, join with `-c compliance=<pack>[,<pack>]` (serverless, nist-800-53-r5,",
+        "nist-800-53-r4, hipaa, pci-dss-321); the tests run all five. Most ask again what",
+        "another engine asks: `exempt` answers a rule's equivalent in every pack with the same",
+        "reason (`CONCERNS` in `stacks/shared/exceptions.py`). The pack columns count exceptions.",
+        "",
         "| Stack | Resources | Control Tower rules applicable / passed | checkov checks "
-        "passed / skipped | exceptions (nag, CT, checkov) | unexplained |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "passed / skipped | exceptions (nag, CT, checkov) | "
+        + " | ".join(PACKS.values())
+        + " | unexplained |",
+        "| --- | --- | --- | --- | --- | " + "--- | " * len(PACKS) + "--- |",
     ]
     for r in reports:
         guard_excepted = {rule for _, rule in r.exceptions["Control Tower"]}
         counts = ", ".join(str(len(r.exceptions[e])) for e in ENGINES)
+        packs = " | ".join(str(len(r.exceptions[p])) for p in PACKS.values())
         lines.append(
             f"| {r.stack} | {r.resources} | {len(r.guard_rules)} / "
             f"{len(r.guard_rules - guard_excepted)} | {r.checkov_passed} / "
-            f"{len(r.exceptions['checkov'])} | {counts} | {len(r.findings)} |"
+            f"{len(r.exceptions['checkov'])} | {counts} | {packs} | {len(r.findings)} |"
         )
     lines += [
         "",
@@ -197,17 +236,17 @@ def render(reports: list[StackReport]) -> str:
         if r.findings:
             lines += ["**Unexplained findings:**", ""] + [f"- {f}" for f in r.findings] + [""]
         # One row per resource and reason, listing every engine's rule it answers.
-        rows: dict[tuple[str, str], list[str]] = defaultdict(list)
-        for engine in ENGINES:
+        rows: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+        for engine in (*ENGINES, *PACKS.values()):
             for (path, rule), reason in sorted(r.exceptions[engine].items()):
-                rows[(path, reason)].append(f"{engine}: `{rule}`")
+                rows[(path, reason)].append((engine, rule))
         if not rows:
             lines.append("No exceptions.")
             continue
         lines += ["| Resource | Rules | Reason |", "| --- | --- | --- |"]
         for (path, reason), rules in sorted(rows.items()):
             cell = reason.replace("|", "\\|")
-            lines.append(f"| `{path}` | {'<br>'.join(rules)} | {cell} |")
+            lines.append(f"| `{path}` | {_rules_cell(rules)} | {cell} |")
     return "\n".join(lines) + "\n"
 
 

@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from aws_cdk import App, Environment, Stack, Validations
-from cdk_nag import AwsSolutionsChecks
+from cdk_nag import (
+    AwsSolutionsChecks,
+    HIPAASecurityChecks,
+    NagPack,
+    NIST80053R4Checks,
+    NIST80053R5Checks,
+    PCIDSS321Checks,
+    ServerlessChecks,
+)
 
 from .batch_jobs import BatchJobsStack
 from .container_service import ContainerServiceStack
@@ -54,9 +62,20 @@ OPT_IN: dict[str, type[Stack]] = {
 # in the tests and in `make guard` rather than on every `make synth`.
 POLICY_ENGINES = "policy_engines"
 
+# Context key: cdk-nag's compliance packs to run beside AwsSolutions, comma-separated
+# (`-c compliance=hipaa,pci-dss-321`): the AWS Config conformance packs a governed account runs.
+COMPLIANCE = "compliance"
+COMPLIANCE_PACKS: dict[str, type[NagPack]] = {
+    "serverless": ServerlessChecks,
+    "nist-800-53-r5": NIST80053R5Checks,
+    "nist-800-53-r4": NIST80053R4Checks,
+    "hipaa": HIPAASecurityChecks,
+    "pci-dss-321": PCIDSS321Checks,
+}
+
 # Context the app itself reads; every other key belongs to a stack (its CONTEXT_KEYS) or to CDK.
 # ``env`` names a config/<env>.json file (stacks/environments.py).
-APP_KEYS = ("account", "region", "stacks", POLICY_ENGINES, ENV)
+APP_KEYS = ("account", "region", "stacks", POLICY_ENGINES, ENV, COMPLIANCE)
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 
@@ -92,7 +111,8 @@ def build_app(*, context: Mapping[str, Any] | None = None, outdir: str | None = 
     Stacks are environment-agnostic unless context sets ``account`` and ``region``; nothing
     here looks anything up in an account. Context ``stacks`` (comma-separated names) builds only
     those stacks, for a faster synth while working on one pattern. Context ``policy_engines=all``
-    adds the Control Tower rules to cdk-nag (see ``POLICY_ENGINES``).
+    adds the Control Tower rules to cdk-nag (see ``POLICY_ENGINES``); context ``compliance``
+    adds cdk-nag's compliance packs (see ``COMPLIANCE``).
     """
     app = App(
         context={**cdk_json_context(), **(context or {})},
@@ -118,6 +138,7 @@ def build_app(*, context: Mapping[str, Any] | None = None, outdir: str | None = 
     engines = str(app.node.try_get_context(POLICY_ENGINES) or "nag")
     if engines not in ("nag", "all"):
         raise ConfigError(f"context {POLICY_ENGINES}={engines!r}: expected nag or all")
+    packs = compliance_packs(app.node.try_get_context(COMPLIANCE))
     for name in names:
         try:
             stack_class = STACKS.get(name) or OPT_IN[name]
@@ -131,20 +152,35 @@ def build_app(*, context: Mapping[str, Any] | None = None, outdir: str | None = 
             if isinstance(err, UnavailableHere) and others:
                 message += f"; to synthesize the other stacks: -c stacks={others}"
             raise type(err)(message) from caught
-    add_policy_engines(app, engines)
+    add_policy_engines(app, engines, packs)
     return app
 
 
-def add_policy_engines(app: App, engines: str = "nag") -> None:
+def add_policy_engines(
+    app: App, engines: str = "nag", packs: Sequence[type[NagPack]] = ()
+) -> None:
     """The policy engines every synth of an app of this project runs (this one and the integ
-    apps in integ/): cdk-nag's AwsSolutions pack, plus the Control Tower rules with "all"."""
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    apps in integ/): cdk-nag's AwsSolutions pack and the compliance packs asked for, plus the
+    Control Tower rules with "all"."""
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app), *(pack(app) for pack in packs))
     if engines == "all":
         # Imported here: loading the plugin and its rules costs synth time `make synth` skips.
         from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 
         # The plugin implements the Beta1 interface, the same shape under older type names.
         Validations.of(app).add_plugins(CfnGuardValidator())  # type: ignore[arg-type]
+
+
+def compliance_packs(value: object) -> list[type[NagPack]]:
+    """The packs named in context ``compliance`` (comma-separated; none when unset)."""
+    names = [n.strip() for n in str(value or "").split(",") if n.strip()]
+    unknown = [n for n in names if n not in COMPLIANCE_PACKS]
+    if unknown or (value not in (None, "") and not names):
+        raise ConfigError(
+            f"context {COMPLIANCE}={value!r}: expected a comma-separated list of "
+            f"{', '.join(COMPLIANCE_PACKS)}"
+        )
+    return [COMPLIANCE_PACKS[n] for n in dict.fromkeys(names)]
 
 
 def _env_value(app: App, key: str, pattern: re.Pattern[str] | None, expected: str) -> str | None:

@@ -10,7 +10,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy, Size, Stack
+import jsii
+from aws_cdk import CfnOutput, Duration, Names, RemovalPolicy, Size, Stack
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
@@ -22,6 +23,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
+from aws_cdk.interfaces import aws_events as events_refs
 from constructs import Construct
 
 from .shared import (
@@ -38,6 +40,7 @@ from .shared import (
     ensure_alarm_topic,
     exempt,
     exempt_bucket_extras,
+    exempt_inline_policies,
     exempt_log_group,
     fargate_size_error,
     flow_logged_vpc,
@@ -240,6 +243,7 @@ class BatchJobQueue(Construct):
         self.schedule_rule: events.Rule | None = None
         if schedule is not None:
             self.schedule_rule = self._schedule(schedule, schedule_input_key, array_size)
+        exempt_inline_policies(self)
 
     # -- props --------------------------------------------------------------------------------
 
@@ -661,9 +665,13 @@ class BatchJobQueue(Construct):
     def _failed_jobs_rule(self) -> events.Rule:
         """Batch reports a failed job as an EventBridge event; this rule turns each into one
         message on the alarm topic, naming the job and Batch's reason."""
+        # A fixed name, so the topic's and key's policies can name this rule's ARN: the key
+        # policy cannot reference the rule (the rule references the topic, the topic the key).
+        name = Names.unique_resource_name(self, max_length=56) + "-failed"
         rule = events.Rule(
             self,
             "FailedJobs",
+            rule_name=name,
             description="FAILED compounds jobs (not array children) to the alarm topic",
             event_pattern=events.EventPattern(
                 source=["aws.batch"],
@@ -679,22 +687,43 @@ class BatchJobQueue(Construct):
                 },
             ),
         )
+        self._allow_publish_from(name)
         rule.add_target(
-            targets.SnsTopic(
+            _ConditionedSnsTopic(
                 self.alarm_topic,
-                message=events.RuleTargetInput.from_text(
+                events.RuleTargetInput.from_text(
                     f"Batch job {events.EventField.from_path('$.detail.jobName')} "
                     f"({events.EventField.from_path('$.detail.jobId')}) FAILED: "
                     f"{events.EventField.from_path('$.detail.statusReason')}"
                 ),
             )
         )
-        # The created topic is encrypted with a customer-managed key. SnsTopic grants publish to
-        # events.amazonaws.com, and Topic.grant_publish adds kms:Decrypt/GenerateDataKey* for
-        # EventBridge to that key's policy too; without it every delivery fails silently (only
-        # the rule's FailedInvocations metric shows it). A topic passed in by ARN needs both
-        # done by its owner, as the docstring says.
+        exempt(
+            rule,
+            "The target is the alarm topic itself: EventBridge retries a failed delivery for "
+            "24 hours, and the failed job stays in AWS Batch's job history with its reason. A "
+            "dead-letter queue for an alarm that could not be sent would be read by no one.",
+            nag="Serverless-EventBusDLQ",
+        )
         return rule
+
+    def _allow_publish_from(self, rule_name: str) -> None:
+        """Let EventBridge publish to the alarm topic, and use its key, for this rule only
+        (aws:SourceArn and aws:SourceAccount), so no other rule or account can post alarms.
+        Without the key grant every delivery fails silently (only the rule's FailedInvocations
+        metric shows it). A topic passed in by ARN needs both done by its owner (docstring)."""
+        principal = iam.ServicePrincipal(
+            "events.amazonaws.com",
+            conditions={
+                "StringEquals": {"aws:SourceAccount": Stack.of(self).account},
+                "ArnEquals": {
+                    "aws:SourceArn": Stack.of(self).format_arn(
+                        service="events", resource="rule", resource_name=rule_name
+                    )
+                },
+            },
+        )
+        self.alarm_topic.grant_publish(principal)
 
     def _schedule(self, schedule: events.Schedule, input_key: str, array_size: int) -> events.Rule:
         """An EventBridge rule, not EventBridge Scheduler: Scheduler has no Batch target of its
@@ -811,3 +840,22 @@ class BatchJobsStack(Stack):
         CfnOutput(self, "DataBucket", value=queue.bucket.bucket_name)
         CfnOutput(self, "LogGroup", value=queue.log_group.log_group_name)
         CfnOutput(self, "AlarmTopicArn", value=queue.alarm_topic.topic_arn)
+
+
+@jsii.implements(events.IRuleTarget)
+class _ConditionedSnsTopic:
+    """``targets.SnsTopic`` without its grant: that one lets every EventBridge rule of any
+    account publish (no condition); ``BatchJobQueue._allow_publish_from`` grants instead."""
+
+    def __init__(self, topic: sns.ITopic, message: events.RuleTargetInput) -> None:
+        self._topic, self._message = topic, message
+
+    def bind(
+        self,
+        rule: events_refs.IRuleRef,
+        id: str | None = None,
+    ) -> events.RuleTargetConfig:
+        del rule, id  # the grant is the rule's own (BatchJobQueue._allow_publish_from)
+        return events.RuleTargetConfig(
+            arn=self._topic.topic_arn, input=self._message, target_resource=self._topic
+        )

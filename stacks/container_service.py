@@ -56,6 +56,7 @@ from .shared import (
     cidr_error,
     ensure_alarm_topic,
     exempt,
+    exempt_inline_policies,
     exempt_log_group,
     fargate_size_error,
     flow_logged_vpc,
@@ -207,9 +208,9 @@ class ContainerRepository(Construct):
 class FargateWebService(Construct):
     """A containerized web service on ECS behind an Application Load Balancer.
 
-    Builds: a VPC (unless ``vpc`` or ``cluster`` is given: 2 AZs, public subnets for the ALB,
-    private *isolated* subnets for the tasks, VPC flow logs), an ECS cluster with Container
-    Insights (unless ``cluster`` is given), an internet-facing ALB, and a service of
+    Builds: a VPC (unless ``vpc`` or ``cluster`` is given: 2 AZs, public subnets for an
+    internet-facing ALB or NAT gateways, private *isolated* subnets for the tasks, VPC flow logs),
+    an ECS cluster with Container Insights (unless ``cluster`` is given), an ALB, and a service of
     ``min_capacity`` to ``max_capacity`` tasks running ``image`` (by default ``containers/web``
     built as a Docker image asset, which ``cdk deploy`` builds and pushes; or ``repository`` +
     ``image_tag``).
@@ -229,6 +230,11 @@ class FargateWebService(Construct):
     encrypted (SSE-S3), TLS-only, private bucket; deployments roll back automatically
     (circuit breaker) when new tasks fail their health checks; logs kept ``log_retention``;
     alarms on 5XX (ALB and targets), unhealthy hosts and CPU.
+
+    HTTPS by default: the ALB is internet-facing when a ``certificate`` is given, and internal
+    (reachable from the VPC only) when none is. An internet-facing ALB without a certificate
+    would serve plain HTTP to the internet, so it is refused unless ``allow_plain_http=True``
+    (a demo setting) says so explicitly.
 
     Cost drivers: the tasks (vCPU and GB-hours; 2 x 0.5 vCPU/1 GB arm64 is about $29/month on
     demand, Spot up to 70% less), the ALB (about $16/month plus LCUs), the VPC endpoints (above),
@@ -269,7 +275,8 @@ class FargateWebService(Construct):
         cpu_target_percent: float = 60,
         requests_per_target: int = 1000,
         certificate: acm.ICertificate | None = None,
-        internet_facing: bool = True,
+        internet_facing: bool | None = None,
+        allow_plain_http: bool = False,
         allowed_cidrs: Sequence[str] = ("0.0.0.0/0",),
         web_acl_arn: str | None = None,
         access_logs_bucket: s3.IBucket | None = None,
@@ -306,6 +313,10 @@ class FargateWebService(Construct):
             ``instance_type``, up to ``max_instances``, that ECS scales).
         :param min_capacity: minimum tasks (2: one per AZ, so losing an AZ is survivable).
         :param certificate: an ACM certificate; adds HTTPS on 443 and redirects 80 to it.
+        :param internet_facing: the ALB's scheme; by default internet-facing with a
+            ``certificate`` (or ``allow_plain_http``), internal without one.
+        :param allow_plain_http: a demo setting: allow an internet-facing ALB without a
+            certificate, serving plain HTTP on port 80. Never for production traffic.
         :param allowed_cidrs: who may reach the ALB; the default is the whole internet.
         :param web_acl_arn: a WAFv2 web ACL (REGIONAL) to associate with the ALB.
         :param access_logs_bucket: an existing bucket (SSE-S3) for the ALB access logs.
@@ -328,6 +339,7 @@ class FargateWebService(Construct):
             allowed_cidrs=allowed_cidrs,
             web_acl_arn=web_acl_arn,
         )
+        internet_facing = self._scheme(internet_facing, certificate, allow_plain_http)
         arm = Architecture(architecture) == Architecture.ARM64
 
         self.vpc, self.task_subnets, endpoints = self._network(
@@ -337,6 +349,7 @@ class FargateWebService(Construct):
             nat_gateways=nat_gateways,
             task_subnets=task_subnets,
             ec2_capacity=capacity == Capacity.EC2,
+            public_subnets=internet_facing or nat_gateways > 0,
             secrets=bool(secrets),
             log_retention=log_retention,
             removal_policy=removal_policy,
@@ -367,7 +380,7 @@ class FargateWebService(Construct):
 
         self.load_balancer = self._load_balancer(internet_facing, allowed_cidrs, certificate)
         self.target_group = self._target_group(container_port, health_check_path)
-        self.listener = self._listeners(certificate)
+        self.listener = self._listeners(certificate, internet_facing)
         self.service.attach_to_application_target_group(self.target_group)
         self.access_logs_bucket = access_logs_bucket or self._access_logs_bucket(
             removal_policy, access_logs_expiry or Duration.days(90)
@@ -375,6 +388,8 @@ class FargateWebService(Construct):
         self._log_access(self.access_logs_bucket, prefix="alb")
         if web_acl_arn:
             self._associate_web_acl(web_acl_arn)
+        else:
+            self._exempt_web_acl(internet_facing)
         scheme = "https" if certificate else "http"
         self.url: str = f"{scheme}://{self.load_balancer.load_balancer_dns_name}"
 
@@ -385,6 +400,7 @@ class FargateWebService(Construct):
             self, "AlarmTopic", topic=alarm_topic, email=alarm_email
         )
         self.alarms = self._alarms(self.alarm_topic)
+        exempt_inline_policies(self)
 
     # -- props --------------------------------------------------------------------------------
 
@@ -420,6 +436,22 @@ class FargateWebService(Construct):
         if web_acl_arn is not None:
             check("web_acl_arn", web_acl_arn, arn_error(web_acl_arn, "wafv2", "regional/webacl/"))
 
+    @staticmethod
+    def _scheme(
+        internet_facing: bool | None, certificate: acm.ICertificate | None, allow_plain_http: bool
+    ) -> bool:
+        """Internet-facing only over HTTPS, unless plain HTTP was asked for by name: a
+        production deploy cannot serve HTTP to the internet by accident."""
+        if internet_facing is None:
+            return certificate is not None or allow_plain_http
+        if internet_facing and certificate is None and not allow_plain_http:
+            raise ConfigError(
+                "internet_facing=True without a certificate would serve plain HTTP to the "
+                "internet: pass a certificate, internet_facing=False, or allow_plain_http=True "
+                "(a demo setting)"
+            )
+        return internet_facing
+
     # -- network ------------------------------------------------------------------------------
 
     def _network(
@@ -431,6 +463,7 @@ class FargateWebService(Construct):
         nat_gateways: int,
         task_subnets: ec2.SubnetSelection | None,
         ec2_capacity: bool,
+        public_subnets: bool,
         secrets: bool,
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
@@ -446,7 +479,7 @@ class FargateWebService(Construct):
             return cluster.vpc, task_subnets, []
         if vpc is not None:
             return vpc, task_subnets, []
-        created = self._vpc(cidr, nat_gateways, log_retention, removal_policy)
+        created = self._vpc(cidr, nat_gateways, public_subnets, log_retention, removal_policy)
         if task_subnets is None:
             task_subnets = ec2.SubnetSelection(
                 subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
@@ -464,12 +497,15 @@ class FargateWebService(Construct):
         self,
         cidr: str,
         nat_gateways: int,
+        public_subnets: bool,
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
     ) -> ec2.Vpc:
-        """Two zones, public subnets for the ALB only, and the tasks in subnets of their own that
-        have no route to the internet unless NAT gateways were asked for."""
-        return flow_logged_vpc(
+        """Two zones, public subnets for an internet-facing ALB (and NAT gateways) only, and the
+        tasks in subnets of their own that have no route to the internet unless NAT gateways
+        were asked for. Without an internet-facing ALB or NAT the public subnets are only
+        reserved (no subnets, no internet gateway), so the tasks' subnets keep their CIDRs."""
+        vpc = flow_logged_vpc(
             self,
             "Vpc",
             cidr=cidr,
@@ -482,6 +518,7 @@ class FargateWebService(Construct):
                     subnet_type=ec2.SubnetType.PUBLIC,
                     cidr_mask=24,
                     map_public_ip_on_launch=False,
+                    reserved=not public_subnets,
                 ),
                 ec2.SubnetConfiguration(
                     name="Tasks",
@@ -494,6 +531,15 @@ class FargateWebService(Construct):
             log_retention=log_retention,
             removal_policy=removal_policy,
         )
+        for subnet in vpc.public_subnets:
+            exempt(
+                subnet.node.find_child("DefaultRoute"),
+                "The route of a public subnet, which holds only the internet-facing ALB (and "
+                "NAT gateways): nothing launched here gets a public IP, and the tasks run in "
+                "subnets of their own without this route.",
+                nag="NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW",
+            )
+        return vpc
 
     def _selected_task_subnets(self) -> ec2.SelectedSubnets:
         """The subnets the tasks run in (the VPC's default selection when none was given)."""
@@ -866,9 +912,10 @@ class FargateWebService(Construct):
         if "0.0.0.0/0" in allowed_cidrs:
             exempt(
                 security_group,
-                "A public web service: the ALB accepts HTTP(S) from anywhere by design "
-                "(allowed_cidrs narrows it); with a certificate port 80 only redirects to HTTPS; "
-                "the tasks accept traffic from this ALB only.",
+                "A web service: the ALB accepts HTTP(S) from any address that can route to it "
+                "(the internet only when internet-facing; allowed_cidrs narrows it); with a "
+                "certificate port 80 only redirects to HTTPS; the tasks accept traffic from "
+                "this ALB only.",
                 nag="AwsSolutions-EC23",
                 checkov="CKV_AWS_260",
             )
@@ -910,9 +957,12 @@ class FargateWebService(Construct):
             ),
         )
 
-    def _listeners(self, certificate: acm.ICertificate | None) -> elbv2.ApplicationListener:
+    def _listeners(
+        self, certificate: acm.ICertificate | None, internet_facing: bool
+    ) -> elbv2.ApplicationListener:
         """HTTPS (TLS 1.2+) with a certificate, port 80 then only redirecting to it; plain
-        HTTP without one. The listener that forwards to the tasks is returned."""
+        HTTP without one (an internal ALB, or ``allow_plain_http``). The listener that forwards
+        to the tasks is returned."""
         alb = self.load_balancer
         if certificate:
             listener = alb.add_listener(
@@ -924,7 +974,7 @@ class FargateWebService(Construct):
                 open=False,
                 default_target_groups=[self.target_group],
             )
-            alb.add_listener(
+            redirect = alb.add_listener(
                 "HttpRedirect",
                 port=80,
                 protocol=elbv2.ApplicationProtocol.HTTP,
@@ -932,6 +982,12 @@ class FargateWebService(Construct):
                 default_action=elbv2.ListenerAction.redirect(
                     protocol="HTTPS", port="443", permanent=True
                 ),
+            )
+            exempt(
+                redirect,
+                "Port 80 answers every request with a permanent redirect to HTTPS on 443 and "
+                "forwards nothing, so it has no content to protect with a certificate.",
+                nag="NIST.800.53.R5-ELBv2ACMCertificateRequired",
             )
             return listener
         listener = alb.add_listener(
@@ -943,9 +999,15 @@ class FargateWebService(Construct):
         )
         exempt(
             listener,
-            "No certificate was given (the certificate prop), so there is no HTTPS listener "
-            "to redirect to: plain HTTP is the caller's choice, e.g. behind CloudFront or "
-            "for a first deploy. With a certificate port 80 only redirects to HTTPS 443.",
+            "Plain HTTP on port 80 because no certificate was given: "
+            + (
+                "the caller asked for it by name (allow_plain_http, a demo setting) on an "
+                "internet-facing ALB."
+                if internet_facing
+                else "the ALB is internal, reachable from inside the VPC only."
+            )
+            + " With a certificate port 80 only redirects to HTTPS 443.",
+            nag="NIST.800.53.R5-ELBv2ACMCertificateRequired",
             guard="alb_http_to_https_redirection_check",
             checkov=["CKV_AWS_2", "CKV_AWS_103"],
         )
@@ -1034,6 +1096,22 @@ class FargateWebService(Construct):
         policy = bucket.policy
         if policy is not None:
             alb.node.add_dependency(policy)
+
+    def _exempt_web_acl(self, internet_facing: bool) -> None:
+        """No web ACL was given: a team's WAF rules are its own (and shared across services)."""
+        exempt(
+            self.load_balancer,
+            "No web ACL was given (web_acl_arn): "
+            + (
+                "the ALB answers the internet, and WAF rules (rate limits, managed rule "
+                "groups, from about $5/month per ACL plus $1 per rule) are the team's to choose "
+                "and share across services, usually through Firewall Manager; pass web_acl_arn."
+                if internet_facing
+                else "the ALB is internal, reachable from inside the VPC only; pass "
+                "web_acl_arn to filter that traffic too."
+            ),
+            nag="NIST.800.53.R5-ALBWAFEnabled",
+        )
 
     def _associate_web_acl(self, web_acl_arn: str) -> None:
         """The caller's WAF rules (rate limits, managed rule groups) in front of the ALB; a web
@@ -1130,6 +1208,8 @@ class ContainerServiceStack(Stack):
         "keep_tagged_images",
         "pull_account_ids",
         "certificate_arn",
+        "internet_facing",
+        "allow_plain_http",
         "image_tag",
         "cpu",
         "memory_mib",
@@ -1179,6 +1259,17 @@ class ContainerServiceStack(Stack):
             removal_policy=removal_policy,
         )
         certificate_arn = config.get_arn("certificate_arn", "acm", "certificate/")
+        # Internet-facing with a certificate, internal without one; plain HTTP to the internet
+        # only by name (a demo setting), refused otherwise with a one-line error.
+        allow_plain_http = config.get_bool("allow_plain_http", False)
+        facing = config.get_optional_str("internet_facing")
+        internet_facing = None if facing is None else config.get_bool("internet_facing", False)
+        if internet_facing and not certificate_arn and not allow_plain_http:
+            raise config.fail(
+                "internet_facing",
+                facing,
+                "a certificate_arn with it (HTTPS), or allow_plain_http=true for a plain-HTTP demo",
+            )
         image_tag = config.get_matching(
             "image_tag", r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", "an image tag (A-Z a-z 0-9 _ . -)"
         )
@@ -1198,6 +1289,8 @@ class ContainerServiceStack(Stack):
             certificate=acm.Certificate.from_certificate_arn(self, "Certificate", certificate_arn)
             if certificate_arn
             else None,
+            internet_facing=internet_facing,
+            allow_plain_http=allow_plain_http,
             allowed_cidrs=config.get_cidrs("allowed_cidrs", ["0.0.0.0/0"]),
             web_acl_arn=config.get_arn("web_acl_arn", "wafv2", "regional/webacl/"),
             removal_policy=removal_policy,

@@ -38,6 +38,8 @@ from .shared import (
     ensure_alarm_topic,
     exempt,
     exempt_bucket_extras,
+    exempt_inline_policies,
+    exempt_table_backup,
     exempt_table_key,
     merge_props,
     nag_text,
@@ -197,6 +199,7 @@ class ScheduledJob(Construct):
             self, "AlarmTopic", topic=alarm_topic, email=alarm_email
         )
         self.alarms = self._alarms(description)
+        exempt_inline_policies(self)
 
     # -- steps, in the order __init__ takes them ----------------------------------------------
 
@@ -532,6 +535,7 @@ class TableExportJob(Construct):
             ),
         )
         exempt_table_key(table, holds="the items the nightly job exports")
+        exempt_table_backup(table, holds="the items the nightly job exports")
         return table
 
     def _access_logs_bucket(self, removal_policy: RemovalPolicy) -> s3.Bucket:

@@ -33,8 +33,10 @@ from .shared import (
     email_error,
     ensure_alarm_topic,
     exempt,
+    exempt_inline_policies,
     exempt_invoke_permissions,
     exempt_log_group,
+    exempt_table_backup,
     exempt_table_key,
     function_graph,
     merge_props,
@@ -225,6 +227,7 @@ class ServerlessApi(Construct):
             self.alarm_topic, latency_p99_threshold or Duration.seconds(1)
         )
         self.dashboard: cloudwatch.Dashboard = self._dashboard()
+        exempt_inline_policies(self)
 
     # -- steps --------------------------------------------------------------------------------
 
@@ -249,6 +252,7 @@ class ServerlessApi(Construct):
             ),
         )
         exempt_table_key(table, holds="the API's items")
+        exempt_table_backup(table, holds="the API's items")
         return table
 
     def _function(
@@ -406,6 +410,13 @@ class ServerlessApi(Construct):
             "would serve stale items; it also costs from $14/month. Throttling protects the "
             "backend instead.",
             checkov="CKV_AWS_120",
+        )
+        exempt(
+            api.deployment_stage,
+            "No client certificate for the backend: the only integration is this stack's Lambda "
+            "function, invoked through the Lambda API with IAM (SigV4), not an HTTP backend "
+            "that would have to verify the caller is API Gateway.",
+            nag="NIST.800.53.R5-APIGWSSLEnabled",
         )
         return api
 

@@ -34,7 +34,9 @@ from .shared import (
     dead_letter_queue,
     ensure_alarm_topic,
     exempt,
+    exempt_bucket_replication,
     exempt_cdk_provider,
+    exempt_inline_policies,
     function_role_and_logs,
     merge_props,
     nag_text,
@@ -206,6 +208,7 @@ class ThumbnailPipeline(Construct):
             self, "AlarmTopic", topic=alarm_topic, email=alarm_email
         )
         self.alarms = self._alarms(self.alarm_topic)
+        exempt_inline_policies(self)
 
     # -- steps, in the order __init__ takes them ----------------------------------------------
 
@@ -562,6 +565,7 @@ class ThumbnailPipeline(Construct):
             guard="s3_bucket_object_lock_enabled_check",
         )
         exempt(bucket, events, guard="s3_event_notifications_enabled_check")
+        exempt_bucket_replication(bucket, holds)
 
     def _exempt_function(self, function: lambda_.DockerImageFunction, *, capped: bool) -> None:
         """The policy findings the function is exempt from, each with the reason."""

@@ -39,8 +39,10 @@ from .shared import (
     email_error,
     ensure_alarm_topic,
     exempt,
+    exempt_inline_policies,
     exempt_invoke_permissions,
     exempt_log_group,
+    exempt_table_backup,
     exempt_table_key,
     function_graph,
     merge_props,
@@ -261,6 +263,7 @@ class WebSocketApi(Construct):
         )
         self.alarms = self._alarms(self.alarm_topic)
         self.dashboard = self._dashboard()
+        exempt_inline_policies(self)
 
     # -- steps, in the order __init__ runs them --------------------------------------------------
 
@@ -285,6 +288,7 @@ class WebSocketApi(Construct):
             ),
         )
         exempt_table_key(table, holds="connection ids and room names with a 2-hour TTL")
+        exempt_table_backup(table, holds="connection ids and room names with a 2-hour TTL")
         # Sparse: a connection is in the index only once it has joined a room, and the index
         # holds just what a broadcast reads (the key and the expiry it filters on).
         table.add_global_secondary_index(

@@ -1,6 +1,7 @@
 """Shared fixtures: the whole app synthesized once per test run, and fake AWS credentials.
 
-Synthesis runs cdk-nag and the Control Tower rules too. A finding does not stop the session: the
+Synthesis runs cdk-nag (AwsSolutions and its five compliance packs) and the Control Tower rules
+too. A finding does not stop the session: the
 templates are written before validation, so every other test still runs, and tests/test_nag.py
 and tests/test_policy_engines.py report the findings.
 
@@ -20,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from moto.core.config import default_user_config
 
-from stacks.app import POLICY_ENGINES, build_app
+from stacks.app import COMPLIANCE, COMPLIANCE_PACKS, POLICY_ENGINES, build_app
 from tests.support import SELECTED, Synth
 
 pytest_plugins = ["tests.mypy_beside"]
@@ -49,10 +50,15 @@ default_user_config.setdefault("core", {})["reset_boto3_session"] = False
 
 
 def _synthesize(outdir: Path) -> Synth:
-    # Every policy engine: cdk-nag and the Control Tower rules (checkov runs on the templates).
+    # Every policy engine: cdk-nag and the Control Tower rules (checkov runs on the templates),
+    # and every cdk-nag compliance pack, so each is synthesized once per run, not once per pack.
     app = build_app(
         outdir=str(outdir),
-        context={"stacks": ",".join(SELECTED), POLICY_ENGINES: "all"},
+        context={
+            "stacks": ",".join(SELECTED),
+            POLICY_ENGINES: "all",
+            COMPLIANCE: ",".join(COMPLIANCE_PACKS),
+        },
     )
     try:
         app.synth()

@@ -127,6 +127,8 @@ VALID: list[tuple[str, str, str, str, Check]] = [
     ("ContainerService", "a", "max_capacity", "4", prop("AWS::ApplicationAutoScaling::ScalableTarget", "MaxCapacity", 4)),
     ("ContainerService", "a", "nat_gateways", "1", count("AWS::EC2::NatGateway", 1)),
     ("ContainerService", "a", "certificate_arn", ARN_CERT, prop("AWS::ElasticLoadBalancingV2::Listener", "Port", 443)),
+    ("ContainerService", "c", "allow_plain_http", "true", prop("AWS::ElasticLoadBalancingV2::LoadBalancer", "Scheme", "internet-facing")),
+    ("ContainerService", "c", "internet_facing", "true", count("AWS::EC2::InternetGateway", 1)),
     ("ContainerService", "a", "allowed_cidrs", "203.0.113.0/24", prop("AWS::EC2::SecurityGroup", "CidrIp", "203.0.113.0/24")),
     ("ContainerService", "a", "web_acl_arn", ARN_WAF, prop("AWS::WAFv2::WebACLAssociation", "WebACLArn", ARN_WAF)),
     ("ContainerService", "a", "image_tag", "v1.2.3", text(":v1.2.3")),
@@ -247,6 +249,7 @@ INVALID: list[tuple[str, str, str]] = [
     ("Thumbnails", "destination_prefix", "/thumbs/"),
     ("ContainerService", "max_capacity", "1"),
     ("ContainerService", "web_acl_arn", "my-acl"),
+    ("ContainerService", "internet_facing", "true"),  # without certificate_arn
     ("BatchJobs", "availability_zones", "eu-west-1a,eu-west-1a"),
 ]
 # Every stack reads these two with the same readers; each stack's copy is checked all the same.

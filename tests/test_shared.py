@@ -116,6 +116,8 @@ def test_exempt_acknowledges_nag_and_control_tower_rules_with_one_reason() -> No
     assert acknowledged == {
         "Annotation::AwsSolutions-SQS3": REASON,
         "cdk-validator-cfnguard::sqs_dlq_check": REASON,
+        # The compliance packs' equivalent (shared.CONCERNS), with the same reason.
+        "Annotation::Serverless-SQSRedrivePolicy": REASON,
     }
 
 

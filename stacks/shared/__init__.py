@@ -61,13 +61,17 @@ from .defaults import (
     merge_props,
 )
 from .exceptions import (
+    CONCERNS,
     GUARD_PLUGIN,
     acknowledge,
     exempt,
     exempt_bucket_extras,
+    exempt_bucket_replication,
     exempt_cdk_provider,
+    exempt_inline_policies,
     exempt_invoke_permissions,
     exempt_log_group,
+    exempt_table_backup,
     exempt_table_key,
     nag_text,
 )
@@ -98,6 +102,7 @@ from .storage import (
 
 __all__ = [
     "ACCESS_LOGS_BY_BUCKET_POLICY",
+    "CONCERNS",
     "CONTAINER_ENDPOINTS",
     "DEFAULT_LOG_RETENTION",
     "ECS_AGENT_ENDPOINTS",
@@ -129,9 +134,12 @@ __all__ = [
     "ensure_alarm_topic",
     "exempt",
     "exempt_bucket_extras",
+    "exempt_bucket_replication",
     "exempt_cdk_provider",
+    "exempt_inline_policies",
     "exempt_invoke_permissions",
     "exempt_log_group",
+    "exempt_table_backup",
     "exempt_table_key",
     "fargate_size_error",
     "flow_logged_vpc",

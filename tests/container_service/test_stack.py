@@ -18,6 +18,7 @@ from aws_cdk import aws_ssm as ssm
 from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
 
+from stacks.app import build_app
 from stacks.container_service import (
     Architecture,
     Capacity,
@@ -25,6 +26,7 @@ from stacks.container_service import (
     ContainerServiceStack,
     FargateWebService,
 )
+from stacks.shared import ConfigError
 from tests.support import ROOT, Synth
 
 CERTIFICATE_ARN = (
@@ -311,6 +313,17 @@ def test_elb_may_only_put_log_objects(template: Template) -> None:
     assert "/alb/AWSLogs/" in json.dumps(allows[0]["Resource"])
 
 
+def test_load_balancer_without_a_certificate_is_internal(template: Template) -> None:
+    alb = _only(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    assert alb["Properties"]["Scheme"] == "internal"
+    # Nothing needs the public subnets: reserved, so no subnet, gateway or route to the internet.
+    template.resource_count_is("AWS::EC2::InternetGateway", 0)
+    template.resource_count_is("AWS::EC2::Subnet", 2)
+    assert not any("Public" in name for name in template.find_resources("AWS::EC2::Subnet")), (
+        "a public subnet was created"
+    )
+
+
 def test_http_listener_forwards_to_the_service(template: Template) -> None:
     template.has_resource_properties(
         "AWS::ElasticLoadBalancingV2::Listener",
@@ -545,6 +558,8 @@ def variants() -> dict[str, Template]:
     )
     public_vpc.add_flow_log("FlowLogs")
     FargateWebService(public, "Web", vpc=public_vpc)
+    plain = Stack(app, "PlainHttp")
+    FargateWebService(plain, "Web", allow_plain_http=True)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     app.synth()  # raises on any unacknowledged nag finding in these options
     return {
@@ -552,6 +567,7 @@ def variants() -> dict[str, Template]:
         "ec2": Template.from_stack(ec2_stack),
         "existing": Template.from_stack(existing),
         "public": Template.from_stack(public),
+        "plain": Template.from_stack(plain),
     }
 
 
@@ -780,6 +796,40 @@ def test_x86_64_builds_the_image_for_amd64(variants: dict[str, Template]) -> Non
     variants["existing"].has_resource_properties(
         "AWS::ECS::TaskDefinition",
         {"RuntimePlatform": {"CpuArchitecture": "X86_64", "OperatingSystemFamily": "LINUX"}},
+    )
+
+
+def test_certificate_makes_the_load_balancer_internet_facing(
+    variants: dict[str, Template],
+) -> None:
+    alb = _only(variants["spot"], "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    assert alb["Properties"]["Scheme"] == "internet-facing"
+    assert all("Public" in s["Ref"] for s in alb["Properties"]["Subnets"])
+
+
+def test_plain_http_to_the_internet_only_when_asked_for_by_name(
+    variants: dict[str, Template],
+) -> None:
+    template = variants["plain"]
+    alb = _only(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    assert alb["Properties"]["Scheme"] == "internet-facing"
+    assert all("Public" in s["Ref"] for s in alb["Properties"]["Subnets"])
+    (listener,) = template.find_resources("AWS::ElasticLoadBalancingV2::Listener").values()
+    assert (listener["Properties"]["Port"], listener["Properties"]["Protocol"]) == (80, "HTTP")
+    template.resource_count_is("AWS::EC2::InternetGateway", 1)
+
+
+def test_internet_facing_without_a_certificate_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"^internet_facing=True without a certificate .*"):
+        FargateWebService(Stack(App(), "S"), "Web", internet_facing=True)
+
+
+def test_internet_facing_context_without_a_certificate_is_refused_in_one_line() -> None:
+    with pytest.raises(ConfigError) as caught:
+        build_app(context={"stacks": "ContainerService", "internet_facing": "true"})
+    assert str(caught.value) == (
+        "context ContainerService:internet_facing='true': expected a certificate_arn with it "
+        "(HTTPS), or allow_plain_http=true for a plain-HTTP demo"
     )
 
 

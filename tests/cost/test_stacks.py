@@ -68,9 +68,10 @@ def test_container_service_floor_is_two_tasks_alb_and_endpoints(synth: Synth) ->
     assert fixed_meter(est, "fargate.gb_hour.arm64") == pytest.approx(5.20, abs=0.005)
     # 3 interface endpoints x 2 AZs x 730 h x $0.01 = $43.80; the S3 gateway endpoint is free.
     assert fixed_meter(est, "vpce.interface_az_hour") == pytest.approx(43.80, abs=0.005)
-    # ALB 730 h x $0.0225 = $16.43 (16.425); two public IPv4 addresses 1,460 h x $0.005 = $7.30.
+    # ALB 730 h x $0.0225 = $16.43 (16.425). Without a certificate the ALB is internal (HTTPS by
+    # default), so it has no public IPv4 addresses (internet-facing: 1,460 h x $0.005 = $7.30).
     assert fixed_meter(est, "alb.hour") == pytest.approx(16.425, abs=0.005)
-    assert fixed_meter(est, "ec2.public_ipv4_hour") == pytest.approx(7.30, abs=0.005)
+    assert fixed_meter(est, "ec2.public_ipv4_hour") == pytest.approx(0.0, abs=0.005)
 
 
 def test_more_minimum_tasks_move_the_fargate_floor(synth: Synth) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -31,11 +32,21 @@ def _port(chat: Mode) -> str:
     return chat.url.rsplit(":", 1)[1].split("/")[0]
 
 
-def _token(chat: Mode, user: str) -> str:
+def _run_token(chat: Mode, user: str) -> subprocess.CompletedProcess[str]:
     helper = [sys.executable, "-m", "local", "chat", "token", "--user", user, "--port", _port(chat)]
-    return subprocess.run(
-        helper, cwd=ROOT, capture_output=True, text=True, timeout=30, check=True
-    ).stdout.strip()
+    return subprocess.run(helper, cwd=ROOT, capture_output=True, text=True, timeout=30)
+
+
+def _token(chat: Mode, user: str) -> str:
+    result = _run_token(chat, user)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def _subject(token: str) -> str:
+    """The ``sub`` claim of a JWT, read without verifying (the authorizer verifies)."""
+    payload = token.split(".")[1]
+    return str(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"])
 
 
 @pytest.fixture
@@ -103,3 +114,17 @@ def test_connect_without_a_valid_token_is_refused(chat, query, status):
     with pytest.raises(InvalidStatus) as refused:
         connect(chat.url + query, open_timeout=TIMEOUT)
     assert refused.value.response.status_code == status
+
+
+def test_token_user_reaches_the_minter_as_typed(chat):
+    # "+" means a space in an unquoted query; "@" and ":" are allowed in a subject too.
+    assert _subject(_token(chat, "ann+lee@example.com:1")) == "ann+lee@example.com:1"
+
+
+@pytest.mark.parametrize("user", ["ann lee", "a&admin=1"])
+def test_token_for_a_name_the_authorizer_refuses_is_refused_in_one_line(chat, user):
+    # Unquoted, "ann lee" crashed the helper and "a&admin=1" minted a token for "a".
+    result = _run_token(chat, user)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith(f"error: --user {user!r}: subject must be")
+    assert len(result.stderr.strip().splitlines()) == 1
