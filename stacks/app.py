@@ -156,9 +156,7 @@ def build_app(*, context: Mapping[str, Any] | None = None, outdir: str | None = 
     return app
 
 
-def add_policy_engines(
-    app: App, engines: str = "nag", packs: Sequence[type[NagPack]] = ()
-) -> None:
+def add_policy_engines(app: App, engines: str = "nag", packs: Sequence[type[NagPack]] = ()) -> None:
     """The policy engines every synth of an app of this project runs (this one and the integ
     apps in integ/): cdk-nag's AwsSolutions pack and the compliance packs asked for, plus the
     Control Tower rules with "all"."""
