@@ -318,7 +318,7 @@ POWERTOOLS_METRICS: dict[str, int] = {
     "websocket-chat": 6,
     "websocket-chat-authorizer": 1,
     "table-export": 5,
-    "thumbnails": 3,
+    "thumbnails": 4,
 }
 POWERTOOLS_METRICS_UNKNOWN = 5
 
