@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from aws_cdk.assertions import Template
+from aws_lambda_powertools.utilities import parameters
 
 from stacks.app import selected_stacks
 
@@ -79,9 +81,12 @@ def handler_package(root: Path, env: Mapping[str, str]) -> Iterator[None]:
 
     Handlers read their configuration and create their clients at import, once per execution
     environment; so afterwards every package under ``root`` is unloaded, and the next test
-    module imports it afresh with its own environment.
+    module imports it afresh with its own environment. Powertools' parameter cache (the chat
+    authorizer's secret) lives in the library, not the package: it is cleared on both sides, or a
+    module run after another on the same worker would read a value it never fetched.
     """
     packages = {p.name for p in root.iterdir() if (p / "__init__.py").is_file()}
+    parameters.clear_caches()
     with pytest.MonkeyPatch.context() as mp:
         for name, value in {**FAKE_AWS_ENV, **env}.items():
             mp.setenv(name, value)
@@ -89,6 +94,7 @@ def handler_package(root: Path, env: Mapping[str, str]) -> Iterator[None]:
         yield
     for name in [m for m in sys.modules if m.split(".")[0] in packages]:
         del sys.modules[name]
+    parameters.clear_caches()
 
 
 def imported_at_init(
@@ -228,3 +234,24 @@ def traced_invocation(
                 assert json.loads(header) == {"format": "json", "version": 1}
                 documents.append(json.loads(document))
     return json.loads(result.stdout.strip().splitlines()[-1]), documents
+
+
+def create_connections_table(table: str, index: str, region: str = "us-east-1") -> None:
+    """The chat's connections table in moto as the construct defines it: keyed on the connection
+    id, with the sparse room index (only joined connections carry ``room``)."""
+    boto3.client("dynamodb", region_name=region).create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "connectionId", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": "connectionId", "AttributeType": "S"},
+            {"AttributeName": "room", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": index,
+                "KeySchema": [{"AttributeName": "room", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["expires_at"]},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )

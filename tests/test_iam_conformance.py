@@ -30,6 +30,7 @@ from tests.support import (
     ROOT,
     LambdaContext,
     Synth,
+    create_connections_table,
     handler_package,
     rest_proxy_event,
 )
@@ -175,22 +176,7 @@ def test_chat_calls_match_its_role(synth: Synth, recorder: Recorder) -> None:
     )
     index = function["Environment"]["Variables"]["ROOM_INDEX_NAME"]
     table = "chat-iam"
-    boto3.client("dynamodb", region_name=REGION).create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "connectionId", "KeyType": "HASH"}],
-        AttributeDefinitions=[
-            {"AttributeName": "connectionId", "AttributeType": "S"},
-            {"AttributeName": "room", "AttributeType": "S"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": index,
-                "KeySchema": [{"AttributeName": "room", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["expires_at"]},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_connections_table(table, index, region=REGION)
     env = {
         "TABLE_NAME": table,
         "ROOM_INDEX_NAME": index,

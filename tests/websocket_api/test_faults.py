@@ -23,7 +23,13 @@ import pytest
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 
 from tests.faults import Fault, Harness, harness
-from tests.support import FAKE_AWS_ENV, ROOT, LambdaContext, handler_package
+from tests.support import (
+    FAKE_AWS_ENV,
+    ROOT,
+    LambdaContext,
+    create_connections_table,
+    handler_package,
+)
 
 TABLE, INDEX = "faults-chat", "by-room"
 CALLBACK_URL = "https://abc123.execute-api.us-east-1.amazonaws.com/v1"
@@ -77,22 +83,7 @@ class Chat:
     ok: bool = False
 
     def setup(self) -> None:
-        boto3.client("dynamodb", region_name="us-east-1").create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "connectionId", "KeyType": "HASH"}],
-            AttributeDefinitions=[
-                {"AttributeName": "connectionId", "AttributeType": "S"},
-                {"AttributeName": "room", "AttributeType": "S"},
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": INDEX,
-                    "KeySchema": [{"AttributeName": "room", "KeyType": "HASH"}],
-                    "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["expires_at"]},
-                }
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_connections_table(TABLE, INDEX, region="us-east-1")
         self.replies, self.ran = [], False
 
     def _step(self, event: dict[str, Any]) -> bool:

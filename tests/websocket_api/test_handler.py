@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 from moto import mock_aws
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 
-from tests.support import ROOT, LambdaContext, handler_package
+from tests.support import ROOT, LambdaContext, create_connections_table, handler_package
 
 TABLE = "chat-connections-test"
 INDEX = "by-room"
@@ -46,26 +46,8 @@ def chat() -> Iterator[ModuleType]:
 def table(aws_credentials: None, chat: ModuleType) -> Iterator[Any]:
     """The connections table as the construct defines it: key, sparse room index, TTL."""
     with mock_aws():
-        created = boto3.resource("dynamodb", region_name="us-east-1").create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "connectionId", "KeyType": "HASH"}],
-            AttributeDefinitions=[
-                {"AttributeName": "connectionId", "AttributeType": "S"},
-                {"AttributeName": "room", "AttributeType": "S"},
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": INDEX,
-                    "KeySchema": [{"AttributeName": "room", "KeyType": "HASH"}],
-                    "Projection": {
-                        "ProjectionType": "INCLUDE",
-                        "NonKeyAttributes": ["expires_at"],
-                    },
-                }
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield created
+        create_connections_table(TABLE, INDEX)
+        yield boto3.resource("dynamodb", region_name="us-east-1").Table(TABLE)
 
 
 def _client_error(code: str, status: int) -> ClientError:
