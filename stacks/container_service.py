@@ -1045,21 +1045,9 @@ class FargateWebService(Construct):
             logs_of="the load balancer",
             removal_policy=removal_policy,
             expiration=expiry,
-            bucket_props={
-                # ELB log delivery is not documented to honour an s3:TlsVersion condition;
-                # the bucket stays TLS-only (aws:SecureTransport) without one.
-                "minimum_tls_version": None,
-                # Versions keep a log that is overwritten or deleted for a day: tamper evidence.
-                "versioned": True,
-                "lifecycle_rules": [
-                    s3.LifecycleRule(
-                        id="ExpireLogs",
-                        expiration=expiry,
-                        noncurrent_version_expiration=Duration.days(1),
-                        abort_incomplete_multipart_upload_after=Duration.days(1),
-                    )
-                ],
-            },
+            # ELB log delivery is not documented to honour an s3:TlsVersion condition; the
+            # bucket stays TLS-only (aws:SecureTransport) without one.
+            bucket_props={"minimum_tls_version": None},
         )
 
     def _log_access(self, bucket: s3.IBucket, prefix: str) -> None:
