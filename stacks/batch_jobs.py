@@ -32,11 +32,15 @@ from .shared import (
     DEFAULT_LOG_RETENTION,
     ECS_AGENT_ENDPOINTS,
     FARGATE_MEMORY_MIB,
+    REMOVAL_OWNED,
+    SECURE_BUCKET,
     ConfigError,
     ContextConfig,
     access_logs_bucket,
     acknowledge,
     add_vpc_endpoints,
+    check_props,
+    consolidate_props,
     ensure_alarm_topic,
     exempt,
     exempt_bucket_extras,
@@ -44,7 +48,6 @@ from .shared import (
     exempt_log_group,
     fargate_size_error,
     flow_logged_vpc,
-    merge_props,
     nag_text,
     secure_bucket_props,
     stack_zones,
@@ -215,6 +218,7 @@ class BatchJobQueue(Construct):
         )
         self.job_queue = self._job_queue(priority)
 
+        check_props("bucket", bucket, "bucket_props", bucket_props)
         self.bucket: s3.IBucket = bucket or self._bucket(
             bucket_props, removal_policy, output_prefix, output_expiration
         )
@@ -474,7 +478,16 @@ class BatchJobQueue(Construct):
                 )
             )
         bucket = s3.Bucket(
-            self, "Data", **merge_props({**secure, "lifecycle_rules": rules}, overrides)
+            self,
+            "Data",
+            **consolidate_props(
+                self,
+                "bucket_props",
+                {**secure, "lifecycle_rules": rules},
+                overrides,
+                owned=REMOVAL_OWNED,
+                secure=SECURE_BUCKET,
+            ),
         )
         exempt(
             bucket,

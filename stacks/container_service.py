@@ -45,22 +45,24 @@ from .shared import (
     DEFAULT_LOG_RETENTION,
     ECS_AGENT_ENDPOINTS,
     FARGATE_MEMORY_MIB,
+    REMOVAL_OWNED,
     Alarms,
     ConfigError,
     ContextConfig,
+    SecureDefault,
     access_logs_bucket,
     acknowledge,
     add_vpc_endpoints,
     arn_error,
     check,
     cidr_error,
+    consolidate_props,
     ensure_alarm_topic,
     exempt,
     exempt_inline_policies,
     exempt_log_group,
     fargate_size_error,
     flow_logged_vpc,
-    merge_props,
     stack_zones,
 )
 
@@ -90,6 +92,17 @@ class Architecture(enum.StrEnum):
     ARM64 = "arm64"
     """Graviton: about 20% cheaper than x86_64 on Fargate for the same vCPU and memory."""
     X86_64 = "x86_64"
+
+
+# What ContainerRepository keeps secure; repository_props may turn it off, with a warning.
+_SECURE_REPOSITORY = (
+    SecureDefault("image_scan_on_push", "images scanned for known CVEs on push"),
+    SecureDefault(
+        "image_tag_mutability",
+        "immutable tags (a tag names one image forever)",
+        lambda v: v == ecr.TagMutability.IMMUTABLE,
+    ),
+)
 
 
 class ContainerRepository(Construct):
@@ -150,7 +163,9 @@ class ContainerRepository(Construct):
         repository = ecr.Repository(
             self,
             "Repository",
-            **merge_props(
+            **consolidate_props(
+                self,
+                "repository_props",
                 {
                     "repository_name": name,
                     "image_scan_on_push": True,
@@ -164,6 +179,14 @@ class ContainerRepository(Construct):
                     "empty_on_delete": removal_policy == RemovalPolicy.DESTROY,
                 },
                 overrides,
+                owned={
+                    **REMOVAL_OWNED,
+                    "repository_name": "set by the construct's repository_name argument",
+                    "encryption_key": "set by the construct's encryption_key argument",
+                    "encryption": "follows the construct's encryption_key argument",
+                    "empty_on_delete": "follows the construct's removal_policy argument",
+                },
+                secure=_SECURE_REPOSITORY,
             ),
         )
         if encryption_key is None:
@@ -1022,21 +1045,9 @@ class FargateWebService(Construct):
             logs_of="the load balancer",
             removal_policy=removal_policy,
             expiration=expiry,
-            bucket_props={
-                # ELB log delivery is not documented to honour an s3:TlsVersion condition;
-                # the bucket stays TLS-only (aws:SecureTransport) without one.
-                "minimum_tls_version": None,
-                # Versions keep a log that is overwritten or deleted for a day: tamper evidence.
-                "versioned": True,
-                "lifecycle_rules": [
-                    s3.LifecycleRule(
-                        id="ExpireLogs",
-                        expiration=expiry,
-                        noncurrent_version_expiration=Duration.days(1),
-                        abort_incomplete_multipart_upload_after=Duration.days(1),
-                    )
-                ],
-            },
+            # ELB log delivery is not documented to honour an s3:TlsVersion condition; the
+            # bucket stays TLS-only (aws:SecureTransport) without one.
+            bucket_props={"minimum_tls_version": None},
         )
 
     def _log_access(self, bucket: s3.IBucket, prefix: str) -> None:

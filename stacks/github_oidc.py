@@ -17,7 +17,7 @@ from aws_cdk import CfnOutput, Duration, Environment, RemovalPolicy, Stack, Toke
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from .shared import ConfigError, ContextConfig, merge_props
+from .shared import ConfigError, ContextConfig, consolidate_props
 
 GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
 _CLAIM = "token.actions.githubusercontent.com"
@@ -177,7 +177,10 @@ class GitHubOidcRole(Construct):
             "description": f"GitHub Actions ({sub}): may only assume CDK bootstrap roles",
             "max_session_duration": Duration.hours(1),
         }
-        return iam.Role(self, "Role", **merge_props(defaults, role_props))
+        owned = {"assumed_by": f"the trust policy: only GitHub tokens for {sub} may assume it"}
+        return iam.Role(
+            self, "Role", **consolidate_props(self, "role_props", defaults, role_props, owned=owned)
+        )
 
 
 class GitHubOidcStack(Stack):

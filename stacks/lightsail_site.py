@@ -27,7 +27,13 @@ from aws_cdk import (
 from aws_cdk import aws_lightsail as lightsail
 from constructs import Construct
 
-from .shared import ConfigError, ContextConfig, UnavailableHere, merge_props
+from .shared import (
+    ConfigError,
+    ContextConfig,
+    SecureDefault,
+    UnavailableHere,
+    consolidate_props,
+)
 
 DEFAULT_FIRST_BOOT_SCRIPT = (
     Path(__file__).resolve().parent.parent / "scripts" / "lightsail" / "first_boot.sh"
@@ -117,6 +123,21 @@ _SNAPSHOT_TIME = re.compile(r"^([01][0-9]|2[0-3]):00$")
 _AZ = re.compile(r"^([a-z]{2}(?:-[a-z]+)+-[0-9])([a-z])$")
 _USER_DATA_MAX_BYTES = 16 * 1024
 _WEB_PORTS = (80, 443)
+
+
+# What the database and bucket defaults keep secure; their props may turn it off, with a warning.
+_SECURE_DATABASE = (
+    SecureDefault("publicly_accessible", "reachable from the instances only", lambda v: not v),
+    SecureDefault("backup_retention", "automatic daily backups kept"),
+)
+_SECURE_BUCKET = (
+    SecureDefault("object_versioning", "versioning (an overwritten or deleted object is kept)"),
+    SecureDefault(
+        "access_rules",
+        "private objects, no public overrides",
+        lambda v: v is not None and v.object_access != "public" and not v.allow_public_overrides,
+    ),
+)
 
 
 class LightsailSite(Construct):
@@ -342,7 +363,9 @@ class LightsailSite(Construct):
             instance = lightsail.CfnInstance(
                 self,
                 f"Instance{suffix}",
-                **merge_props(
+                **consolidate_props(
+                    self,
+                    "instance_props",
                     {
                         "instance_name": instance_name,
                         "blueprint_id": blueprint,
@@ -354,6 +377,12 @@ class LightsailSite(Construct):
                         "networking": lightsail.CfnInstance.NetworkingProperty(ports=ports),
                     },
                     overrides,
+                    owned={
+                        "instance_name": "the static IP, alarms and outputs name the instance",
+                        "availability_zone": "set by availability_zone(_letter)",
+                        "blueprint_id": "set by the construct's blueprint argument",
+                        "bundle_id": "set by the construct's bundle argument",
+                    },
                 ),
             )
             instance.apply_removal_policy(removal_policy)
@@ -422,7 +451,9 @@ class LightsailSite(Construct):
         return lightsail.CfnLoadBalancer(
             self,
             "LoadBalancer",
-            **merge_props(
+            **consolidate_props(
+                self,
+                "load_balancer_props",
                 {
                     "load_balancer_name": f"{name}-lb",
                     "instance_port": 80,
@@ -431,6 +462,10 @@ class LightsailSite(Construct):
                     "ip_address_type": "dualstack" if ipv6 else "ipv4",
                 },
                 overrides,
+                owned={
+                    "load_balancer_name": "the unhealthy-hosts alarm names the load balancer",
+                    "attached_instances": "the construct attaches the instances it creates",
+                },
             ),
         )
 
@@ -463,7 +498,9 @@ class LightsailSite(Construct):
         database = lightsail.CfnDatabase(
             self,
             "Database",
-            **merge_props(
+            **consolidate_props(
+                self,
+                "database_props",
                 {
                     "relational_database_name": database_name,
                     "relational_database_blueprint_id": blueprint,
@@ -479,6 +516,10 @@ class LightsailSite(Construct):
                     "preferred_maintenance_window": "sun:05:00-sun:05:30",
                 },
                 overrides,
+                owned={
+                    "relational_database_name": "derived from the instance name, checked at synth"
+                },
+                secure=_SECURE_DATABASE,
             ),
         )
         database.apply_removal_policy(removal_policy)
@@ -497,7 +538,9 @@ class LightsailSite(Construct):
         bucket = lightsail.CfnBucket(
             self,
             "MediaBucket",
-            **merge_props(
+            **consolidate_props(
+                self,
+                "bucket_props",
                 {
                     "bucket_name": bucket_name,
                     "bundle_id": bundle,
@@ -508,6 +551,8 @@ class LightsailSite(Construct):
                     "resources_receiving_access": [i.ref for i in self.instances],
                 },
                 overrides,
+                owned={"bucket_name": "set by the construct's media_bucket_name argument"},
+                secure=_SECURE_BUCKET,
             ),
         )
         bucket.apply_removal_policy(removal_policy)

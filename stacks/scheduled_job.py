@@ -27,13 +27,18 @@ from constructs import Construct
 from .shared import (
     ACCESS_LOGS_BY_BUCKET_POLICY,
     DEFAULT_LOG_RETENTION,
+    REMOVAL_OWNED,
     S3_BUCKET_NAME,
+    SECURE_BUCKET,
+    SECURE_TABLE,
     Alarms,
     ConfigError,
     ContextConfig,
     QueueFailureDestination,
     access_logs_bucket,
     acknowledge,
+    check_props,
+    consolidate_props,
     dead_letter_queue,
     ensure_alarm_topic,
     exempt,
@@ -41,7 +46,6 @@ from .shared import (
     exempt_inline_policies,
     exempt_table_backup,
     exempt_table_key,
-    merge_props,
     nag_text,
     python_function,
     secure_bucket_props,
@@ -487,6 +491,8 @@ class TableExportJob(Construct):
         if records_per_part < 1:
             raise ConfigError("records_per_part must be at least 1")
 
+        check_props("table", table, "table_props", table_props)
+        check_props("bucket", bucket, "bucket_props", bucket_props)
         self.table: dynamodb.ITable = table or self._table(removal_policy, table_props)
         self.access_logs_bucket: s3.Bucket | None = (
             None if bucket else self._access_logs_bucket(removal_policy)
@@ -523,7 +529,9 @@ class TableExportJob(Construct):
         table = dynamodb.Table(
             self,
             "Table",
-            **merge_props(
+            **consolidate_props(
+                self,
+                "table_props",
                 {
                     "partition_key": dynamodb.Attribute(
                         name="pk", type=dynamodb.AttributeType.STRING
@@ -532,6 +540,8 @@ class TableExportJob(Construct):
                     **secure_table_props(removal_policy),
                 },
                 overrides,
+                owned=REMOVAL_OWNED,
+                secure=SECURE_TABLE,
             ),
         )
         exempt_table_key(table, holds="the items the nightly job exports")
@@ -578,7 +588,9 @@ class TableExportJob(Construct):
         bucket = s3.Bucket(
             self,
             "Bucket",
-            **merge_props(
+            **consolidate_props(
+                self,
+                "bucket_props",
                 {
                     **secure_bucket_props(removal_policy),
                     "versioned": True,
@@ -587,6 +599,8 @@ class TableExportJob(Construct):
                     "lifecycle_rules": rules,
                 },
                 overrides,
+                owned=REMOVAL_OWNED,
+                secure=SECURE_BUCKET,
             ),
         )
         exempt(

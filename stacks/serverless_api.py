@@ -23,13 +23,18 @@ from constructs import Construct
 
 from .shared import (
     DEFAULT_LOG_RETENTION,
+    REMOVAL_OWNED,
+    SECURE_TABLE,
     Alarms,
     ConfigError,
     ContextConfig,
+    SecureDefault,
     acknowledge,
     api_gateway_logging_role,
     arn_error,
     check,
+    check_props,
+    consolidate_props,
     email_error,
     ensure_alarm_topic,
     exempt,
@@ -39,7 +44,6 @@ from .shared import (
     exempt_table_backup,
     exempt_table_key,
     function_graph,
-    merge_props,
     origin_error,
     python_function,
     secure_table_props,
@@ -82,6 +86,16 @@ _ITEM_FIELDS = {
     ),
     "expires_at": apigw.JsonSchema(type=_S.INTEGER, minimum=0, maximum=4_102_444_800),
 }
+
+# What the user pool's defaults (_user_pool) keep secure; user_pool_props may turn them off, with
+# a warning.
+_SECURE_USER_POOL = (
+    SecureDefault("mfa", "multi-factor sign-in required", lambda v: v == cognito.Mfa.REQUIRED),
+    SecureDefault(
+        "self_sign_up_enabled", "admin-only sign-up (nobody signs themselves up)", lambda v: not v
+    ),
+    SecureDefault("deletion_protection", "deletion protection (the pool cannot be deleted)"),
+)
 
 # The handler's calls and nothing else (lambda_src/serverless_api/items/service.py): no batch,
 # query, stream or describe actions, which grant_read_write_data() would add.
@@ -185,6 +199,13 @@ class ServerlessApi(Construct):
         if quota_per_day is not None and quota_per_day < 1:
             raise ConfigError(f"quota_per_day={quota_per_day}: expected 1 or more, or None")
 
+        check_props("table", table, "table_props", table_props)
+        check_props("user_pool", user_pool, "user_pool_props", user_pool_props)
+        if not create_user_pool and user_pool_props:
+            raise ConfigError(
+                "create_user_pool=False and user_pool_props given together: no user pool is "
+                "created for the props to configure; drop one of them"
+            )
         self.table: dynamodb.ITable = table or self._table(removal_policy, table_props)
         self.function: lambda_.Function = self._function(
             code_path,
@@ -240,7 +261,9 @@ class ServerlessApi(Construct):
         table = dynamodb.Table(
             self,
             "Table",
-            **merge_props(
+            **consolidate_props(
+                self,
+                "table_props",
                 {
                     "partition_key": dynamodb.Attribute(
                         name="id", type=dynamodb.AttributeType.STRING
@@ -249,6 +272,13 @@ class ServerlessApi(Construct):
                     **secure_table_props(removal_policy),
                 },
                 overrides,
+                owned={
+                    **REMOVAL_OWNED,
+                    "partition_key": "the handler reads and writes items by id (a string)",
+                    "sort_key": "the handler gets, updates and deletes items by id alone",
+                    "time_to_live_attribute": "the handler writes expires_at",
+                },
+                secure=SECURE_TABLE,
             ),
         )
         exempt_table_key(table, holds="the API's items")
@@ -344,7 +374,18 @@ class ServerlessApi(Construct):
             "deletion_protection": removal_policy != RemovalPolicy.DESTROY,
             "removal_policy": removal_policy,
         }
-        pool = cognito.UserPool(self, "UserPool", **merge_props(defaults, overrides))
+        pool = cognito.UserPool(
+            self,
+            "UserPool",
+            **consolidate_props(
+                self,
+                "user_pool_props",
+                defaults,
+                overrides,
+                owned=REMOVAL_OWNED,
+                secure=_SECURE_USER_POOL,
+            ),
+        )
         for rule in ("AwsSolutions-COG3", "AwsSolutions-COG8"):
             acknowledge(
                 pool,

@@ -24,13 +24,17 @@ from constructs import Construct, IConstruct
 from .shared import (
     ACCESS_LOGS_BY_BUCKET_POLICY,
     DEFAULT_LOG_RETENTION,
+    REMOVAL_OWNED,
     S3_BUCKET_NAME,
+    SECURE_BUCKET,
     Alarms,
     ConfigError,
     ContextConfig,
     QueueFailureDestination,
     access_logs_bucket,
     acknowledge,
+    check_props,
+    consolidate_props,
     dead_letter_queue,
     ensure_alarm_topic,
     exempt,
@@ -38,7 +42,6 @@ from .shared import (
     exempt_cdk_provider,
     exempt_inline_policies,
     function_role_and_logs,
-    merge_props,
     nag_text,
     secure_bucket_props,
 )
@@ -163,6 +166,13 @@ class ThumbnailPipeline(Construct):
             raise ConfigError("retry_attempts must be 0, 1 or 2 (Lambda's limit)")
         filters = _suffix_filters(suffixes)
 
+        check_props("source_bucket", source_bucket, "source_bucket_props", source_bucket_props)
+        check_props(
+            "destination_bucket",
+            destination_bucket,
+            "destination_bucket_props",
+            destination_bucket_props,
+        )
         # Created by the first bucket step that needs it (``_logs_bucket``), if none is given.
         self.access_logs_bucket: s3.IBucket | None = access_logs_bucket
         self.source_bucket: s3.IBucket = source_bucket or self._source_bucket(
@@ -514,6 +524,7 @@ class ThumbnailPipeline(Construct):
     ) -> s3.Bucket:
         """A bucket with the house secure defaults, logging to the access-logs bucket unless
         the caller's props name another, then ``defaults`` and the caller's props over them."""
+        props = {"SourceBucket": "source_bucket_props"}.get(id, "destination_bucket_props")
         logging: dict[str, Any] = {}
         if "server_access_logs_bucket" not in (overrides or {}):
             logging = {
@@ -525,13 +536,17 @@ class ThumbnailPipeline(Construct):
         return s3.Bucket(
             self,
             id,
-            **merge_props(
+            **consolidate_props(
+                self,
+                props,
                 {
                     **secure_bucket_props(removal_policy),
                     **logging,
                     **defaults,
                 },
                 overrides,
+                owned=REMOVAL_OWNED,
+                secure=SECURE_BUCKET,
             ),
         )
 

@@ -30,12 +30,16 @@ from constructs import Construct
 
 from .shared import (
     DEFAULT_LOG_RETENTION,
+    REMOVAL_OWNED,
+    SECURE_TABLE,
     Alarms,
     ConfigError,
     ContextConfig,
     acknowledge,
     api_gateway_logging_role,
     check,
+    check_props,
+    consolidate_props,
     email_error,
     ensure_alarm_topic,
     exempt,
@@ -45,7 +49,6 @@ from .shared import (
     exempt_table_backup,
     exempt_table_key,
     function_graph,
-    merge_props,
     nag_text,
     python_function,
     secure_table_props,
@@ -220,6 +223,7 @@ class WebSocketApi(Construct):
             _check_token_sources(token_identity_source)
         self._room_index_name = room_index_name
 
+        check_props("table", table, "table_props", table_props)
         self.table: dynamodb.ITable = table or self._table(removal_policy, table_props)
         self.api = self._api()
         self.token_secret: secretsmanager.ISecret | None = None
@@ -276,7 +280,9 @@ class WebSocketApi(Construct):
         table = dynamodb.Table(
             self,
             "Connections",
-            **merge_props(
+            **consolidate_props(
+                self,
+                "table_props",
                 {
                     "partition_key": dynamodb.Attribute(
                         name="connectionId", type=dynamodb.AttributeType.STRING
@@ -285,6 +291,13 @@ class WebSocketApi(Construct):
                     **secure_table_props(removal_policy),
                 },
                 overrides,
+                owned={
+                    **REMOVAL_OWNED,
+                    "partition_key": "the handler keys each row by its connectionId",
+                    "sort_key": "the handler reads and deletes rows by connectionId alone",
+                    "time_to_live_attribute": "the handler writes expires_at",
+                },
+                secure=SECURE_TABLE,
             ),
         )
         exempt_table_key(table, holds="connection ids and room names with a 2-hour TTL")

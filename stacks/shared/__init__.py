@@ -4,6 +4,7 @@
 - ``config``: configuration from CDK context (``ContextConfig``, ``unknown_context_error``);
 - ``exceptions``: policy-engine exemptions: ``exempt``, ``acknowledge``, ``exempt_*``, ``nag_text``;
 - ``defaults``: log retention and ``merge_props``;
+- ``props``: the override contract, ``check_props`` and ``consolidate_props``;
 - ``alarms``: the alarm topic, alarm wiring and a function's dashboard graph;
 - ``bundling``: Lambda code and its pinned dependencies, bundled without Docker;
 - ``functions``: the house Lambda function, its Powertools layer, role and log group;
@@ -89,6 +90,14 @@ from .network import (
     flow_logged_vpc,
     stack_zones,
 )
+from .props import (
+    REMOVAL_OWNED,
+    SECURE_BUCKET,
+    SECURE_TABLE,
+    SecureDefault,
+    check_props,
+    consolidate_props,
+)
 from .queues import (
     QueueFailureDestination,
     dead_letter_queue,
@@ -112,13 +121,17 @@ __all__ = [
     "LAMBDA_PYTHON",
     "POWERTOOLS_LAYER_ACCOUNT",
     "POWERTOOLS_LAYER_VERSION",
+    "REMOVAL_OWNED",
     "REQUIREMENTS",
     "S3_BUCKET_NAME",
+    "SECURE_BUCKET",
+    "SECURE_TABLE",
     "Alarms",
     "ConfigError",
     "ContextConfig",
     "ContextValueError",
     "QueueFailureDestination",
+    "SecureDefault",
     "UnavailableHere",
     "access_logs_bucket",
     "acknowledge",
@@ -127,8 +140,10 @@ __all__ = [
     "arn_error",
     "bundle_cache_dir",
     "check",
+    "check_props",
     "cidr_error",
     "code_hash",
+    "consolidate_props",
     "dead_letter_queue",
     "email_error",
     "ensure_alarm_topic",

@@ -89,9 +89,6 @@ class ContextConfig:
             expected=expected,
         )
 
-    # Kept for the callers that predate ``fail``.
-    _fail = fail
-
     def _checked(self, key: str, value: Any, error: str | None) -> None:
         if error is not None:
             raise self.fail(key, value, error)

@@ -12,8 +12,8 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from .defaults import merge_props
 from .exceptions import exempt, exempt_bucket_extras
+from .props import REMOVAL_OWNED, SECURE_BUCKET, consolidate_props
 
 
 def secure_table_props(removal_policy: RemovalPolicy) -> dict[str, Any]:
@@ -65,7 +65,9 @@ def access_logs_bucket(
     bucket = s3.Bucket(
         scope,
         id,
-        **merge_props(
+        **consolidate_props(
+            scope,
+            "bucket_props",
             {
                 **secure_bucket_props(removal_policy),
                 # Versions keep a log that is overwritten or deleted for a day: tamper evidence.
@@ -80,6 +82,8 @@ def access_logs_bucket(
                 ],
             },
             bucket_props,
+            owned=REMOVAL_OWNED,
+            secure=SECURE_BUCKET,
         ),
     )
     exempt(

@@ -552,7 +552,7 @@ def variants() -> dict[str, Template]:
         quota_per_day=None,
         throttle_rate_limit=5,
         throttle_burst_limit=10,
-        table_props={"time_to_live_attribute": "ttl"},
+        table_props={"table_class": dynamodb.TableClass.STANDARD_INFREQUENT_ACCESS},
         web_acl_arn="arn:aws:wafv2:eu-west-1:111122223333:regional/webacl/api/abc",
     )
 
@@ -701,7 +701,7 @@ def test_table_props_override_the_defaults(variants: dict[str, Template]) -> Non
     variants["destroy"].has_resource_properties(
         "AWS::DynamoDB::Table",
         {
-            "TimeToLiveSpecification": {"AttributeName": "ttl", "Enabled": True},
+            "TableClass": "STANDARD_INFREQUENT_ACCESS",
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
         },
     )
