@@ -25,9 +25,12 @@ MEASURE = """
 import sys, time
 sys.path.insert(0, {path!r})
 start = time.process_time()
+{helpers}
 import {module}
 print(time.process_time() - start)
 """
+# Bundling copies the runtime helpers into each handler package; here they join its __path__.
+RUNTIME_HELPERS = ROOT / "stacks" / "shared" / "runtime"
 GOAL = 2.0
 
 
@@ -105,7 +108,10 @@ CONFIGURATIONS = {
 
 
 def import_time(path: str, module: str, env: dict[str, str]) -> float:
-    return float(python_output(MEASURE.format(path=path, module=module), env=env))
+    package = module.split(".")[0]
+    helpers = f"import {package}; {package}.__path__.append({str(RUNTIME_HELPERS)!r})"
+    code = MEASURE.format(path=path, module=module, helpers=helpers if "." in module else "")
+    return float(python_output(code, env=env))
 
 
 def measure(extra: dict[str, str], runs: int) -> tuple[list[float], dict[str, list[float]]]:

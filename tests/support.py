@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib
 import json
 import os
 import re
@@ -15,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import boto3
@@ -30,6 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # for a quick loop while working on one pattern. CI always runs them all.
 SELECTED = selected_stacks(os.environ.get("STACKS"))
 _ASSET_HASH = re.compile(r"[0-9a-f]{64}")
+# The runtime helpers bundling copies into each handler package (stacks/shared/bundling.py).
+RUNTIME_HELPERS = ROOT / "stacks" / "shared" / "runtime"
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,9 @@ def handler_package(root: Path, env: Mapping[str, str]) -> Iterator[None]:
     """Import handler code from ``root`` inside this block as Lambda would: with the environment
     its construct sets (plus ``FAKE_AWS_ENV``) and ``root`` on ``sys.path``.
 
+    Each package finds the runtime helpers (``tracing``, ``clients``) as its own modules, as in
+    the bundled asset: they are on its ``__path__`` after its own folder (``with_helpers``).
+
     Handlers read their configuration and create their clients at import, once per execution
     environment; so afterwards every package under ``root`` is unloaded, and the next test
     module imports it afresh with its own environment. Powertools' parameter cache (the chat
@@ -91,10 +98,25 @@ def handler_package(root: Path, env: Mapping[str, str]) -> Iterator[None]:
         for name, value in {**FAKE_AWS_ENV, **env}.items():
             mp.setenv(name, value)
         mp.syspath_prepend(str(root))
+        for package in sorted(packages):
+            with_helpers(importlib.import_module(package))
         yield
     for name in [m for m in sys.modules if m.split(".")[0] in packages]:
         del sys.modules[name]
     parameters.clear_caches()
+
+
+def with_helpers(package: ModuleType) -> None:
+    """Let a handler package import the runtime helpers from their one source, after its own
+    folder (a package's ``__path__`` is where its submodules are looked for)."""
+    if str(RUNTIME_HELPERS) not in package.__path__:
+        package.__path__.append(str(RUNTIME_HELPERS))
+
+
+def _helpers_snippet(module: str) -> str:
+    """``with_helpers`` for a fresh interpreter, without importing anything of this project."""
+    package = module.split(".")[0]
+    return f"import {package}; {package}.__path__.append({str(RUNTIME_HELPERS)!r}); "
 
 
 def imported_at_init(
@@ -104,7 +126,8 @@ def imported_at_init(
     credentials; which of the modules ``names`` it loaded, and whether its ``tracer`` is
     disabled (key ``tracer_disabled``)."""
     code = (
-        f"import json, sys; sys.path.insert(0, {str(root)!r}); import {module} as handler; "
+        f"import json, sys; sys.path.insert(0, {str(root)!r}); {_helpers_snippet(module)}"
+        f"import {module} as handler; "
         f"print(json.dumps({{**{{n: n in sys.modules for n in {names!r}}}, "
         "'tracer_disabled': handler.tracer.disabled}))"
     )
@@ -177,6 +200,7 @@ def throttled_operations(alarm: dict[str, Any], table_id: str) -> set[str]:
 _TRACED_INVOCATION = """
 import json, sys, types
 sys.path.insert(0, {root!r})
+{helpers}
 import {module} as handler
 from aws_xray_sdk.core import patcher
 context = types.SimpleNamespace(**json.loads({context!r}))
@@ -216,6 +240,7 @@ def traced_invocation(
         }
         code = _TRACED_INVOCATION.format(
             root=str(root),
+            helpers=_helpers_snippet(module),
             module=module,
             event=json.dumps(event),
             context=json.dumps(dataclasses.asdict(LambdaContext())),

@@ -1,6 +1,7 @@
-"""Lambda code without Docker: ``lambda_code`` makes a handler folder a zip asset and, when the
-folder pins a requirements.txt, bundles the wheels of those requirements for Lambda's platform,
-installed at synth by pip (wheels only) and cached per lock hash."""
+"""Lambda code without Docker: ``lambda_code`` makes a handler folder a zip asset, copies the
+runtime helpers (``runtime/``: ``tracing.py``, ``clients.py``) into each of its packages and, when
+the folder pins a requirements.txt, bundles the wheels of those requirements for Lambda's
+platform, installed at synth by pip (wheels only) and cached per lock hash."""
 
 from __future__ import annotations
 
@@ -32,6 +33,11 @@ REQUIREMENTS = "requirements.txt"
 _SKIPPED = ("__pycache__", ".pyc", ".pytest_cache", ".mypy_cache")
 
 
+# The helpers every handler package imports as its own modules (``from . import tracing``): one
+# source here, copied into each package of the asset at bundling, so the copies cannot drift.
+RUNTIME_HELPERS = Path(__file__).resolve().parent / "runtime"
+
+
 # Wheels for the Lambda platform only, whatever this machine is; no .pyc for this machine's
 # Python (Lambda's 3.13 would not use them, and they would make bundles differ).
 _PIP_INSTALL = (
@@ -60,6 +66,39 @@ def _source_files(code_path: Path) -> list[Path]:
     )
 
 
+def helper_files() -> list[Path]:
+    """The runtime helpers' sources (``*.py`` only: never a byte-compiled file)."""
+    return sorted(RUNTIME_HELPERS.glob("*.py"))
+
+
+def handler_packages(code_path: Path) -> list[Path]:
+    """The packages of a handler folder: its subfolders with an ``__init__.py``."""
+    return sorted(p for p in code_path.iterdir() if (p / "__init__.py").is_file())
+
+
+def asset_files(code_path: Path) -> list[tuple[str, Path]]:
+    """Every file of the asset but the installed wheels, as (path in the asset, source): the
+    folder's sources (not its requirements.txt) and the runtime helpers in each package.
+
+    A package holding its own copy of a helper is a ``ValueError``: the copies would drift.
+    """
+    files = [
+        (path.relative_to(code_path).as_posix(), path)
+        for path in _source_files(code_path)
+        if path.relative_to(code_path).as_posix() != REQUIREMENTS
+    ]
+    for package in handler_packages(code_path):
+        for helper in helper_files():
+            own = package / helper.name
+            if own.exists():
+                raise ValueError(
+                    f"{own}: a copy of the runtime helper {helper.name}; delete it, bundling "
+                    f"copies in the one source ({helper})"
+                )
+            files.append((f"{package.name}/{helper.name}", helper))
+    return sorted(files)
+
+
 def _lock_hash(requirements: Path) -> str:
     """The install's identity: the pinned requirements and the platform they are for."""
     digest = hashlib.sha256(f"{LAMBDA_PLATFORM}|cp{LAMBDA_PYTHON}\n".encode())
@@ -68,11 +107,13 @@ def _lock_hash(requirements: Path) -> str:
 
 
 def code_hash(code_path: Path) -> str:
-    """The asset's identity, the same on every machine: the lock hash and every source file's
-    relative path and bytes (not mtimes or absolute paths, which differ between checkouts)."""
-    digest = hashlib.sha256(_lock_hash(code_path / REQUIREMENTS).encode())
-    for path in _source_files(code_path):
-        digest.update(path.relative_to(code_path).as_posix().encode() + b"\0")
+    """The asset's identity, the same on every machine: the lock hash (if the folder pins
+    requirements) and every asset file's path in the asset and bytes, runtime helpers included
+    (not mtimes or absolute paths, which differ between checkouts)."""
+    requirements = code_path / REQUIREMENTS
+    digest = hashlib.sha256(_lock_hash(requirements).encode() if requirements.is_file() else b"")
+    for relative, path in asset_files(code_path):
+        digest.update(relative.encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
 
@@ -135,19 +176,19 @@ def _link_or_copy(source: str, destination: str) -> None:
 
 @jsii.implements(ILocalBundling)
 class _WheelsAndSources:
-    """CDK local bundling (no Docker): the asset is the installed wheels plus the sources."""
+    """CDK local bundling (no Docker): the asset is the installed wheels (if any), the sources
+    and the runtime helpers."""
 
     def __init__(self, code_path: Path, cache: Path | None = None) -> None:
         self._code_path = code_path
         self._cache = cache
 
     def try_bundle(self, output_dir: str, *_args: Any, **_kwargs: Any) -> bool:
-        installed = install_dependencies(self._code_path / REQUIREMENTS, self._cache)
-        shutil.copytree(installed, output_dir, dirs_exist_ok=True, copy_function=_link_or_copy)
-        for path in _source_files(self._code_path):
-            relative = path.relative_to(self._code_path)
-            if relative.as_posix() == REQUIREMENTS:
-                continue
+        requirements = self._code_path / REQUIREMENTS
+        if requirements.is_file():
+            installed = install_dependencies(requirements, self._cache)
+            shutil.copytree(installed, output_dir, dirs_exist_ok=True, copy_function=_link_or_copy)
+        for relative, path in asset_files(self._code_path):
             destination = Path(output_dir) / relative
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, destination)
@@ -164,17 +205,17 @@ def _bundling(code_path: Path) -> BundlingOptions:
 
 
 def lambda_code(scope: Construct, code_path: str | Path) -> lambda_.Code:
-    """A zip asset of ``code_path``. When the folder carries a pinned ``requirements.txt``, its
-    wheels for the Lambda platform are bundled in (see ``install_dependencies``), with a
-    content hash of the lock and the sources so the asset is the same on every machine.
+    """A zip asset of ``code_path`` with the runtime helpers copied into each of its packages
+    (``asset_files``). When the folder carries a pinned ``requirements.txt``, its wheels for the
+    Lambda platform are bundled in (see ``install_dependencies``). The content hash covers the
+    lock, the sources and the helpers, so the asset is the same on every machine and a change to
+    a helper redeploys every function.
 
     CDK bundles only the stacks the CLI selected (``cdk deploy A`` skips B's bundles); the wheels
     are installed here first, in Python, so a missing wheel fails synth with one line.
     """
     path = Path(code_path).resolve()
-    if not (path / REQUIREMENTS).is_file():
-        return lambda_.Code.from_asset(str(path), exclude=["**/__pycache__"])
-    if Stack.of(scope).bundling_required:
+    if (path / REQUIREMENTS).is_file() and Stack.of(scope).bundling_required:
         install_dependencies(path / REQUIREMENTS)
     return lambda_.Code.from_asset(
         str(path),

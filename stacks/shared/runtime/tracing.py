@@ -11,6 +11,7 @@ the handler calls through. Otherwise the Tracer runs on a provider that records 
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncGenerator, Generator, Sequence
 from typing import Any
 
@@ -71,9 +72,18 @@ class UnrecordedProvider(BaseProvider):
         pass
 
 
+# Powertools' documented rule, so this module traces exactly when a plain Tracer() would: off
+# when POWERTOOLS_TRACE_DISABLED is truthy (its spellings), outside Lambda (no LAMBDA_TASK_ROOT)
+# and under SAM or Chalice local. tests/*/test_tracing.py checks it against Powertools' own.
+_TRUTHY = frozenset({"1", "y", "yes", "t", "true", "on"})
+_LOCAL_EMULATORS = ("AWS_SAM_LOCAL", "AWS_CHALICE_CLI_MODE")
+
+
 def tracing_enabled() -> bool:
-    # Powertools' own rule, so this module traces exactly when a plain Tracer() would.
-    return not Tracer._is_tracer_disabled()
+    if os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").lower() in _TRUTHY:
+        return False
+    in_lambda = bool(os.environ.get("LAMBDA_TASK_ROOT"))
+    return in_lambda and not any(os.environ.get(name) for name in _LOCAL_EMULATORS)
 
 
 def create_tracer(*, patch_modules: Sequence[str]) -> Tracer:

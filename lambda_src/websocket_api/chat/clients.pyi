@@ -1,0 +1,2 @@
+# For type checkers only: bundling copies the one source into the asset (stacks/shared/bundling.py).
+from stacks.shared.runtime.clients import *  # noqa: F403
