@@ -31,7 +31,14 @@ from .github_oidc import GitHubOidcStack
 from .lightsail_site import LightsailSiteStack
 from .scheduled_job import ScheduledJobStack
 from .serverless_api import ServerlessApiStack
-from .shared import ConfigError, ContextValueError, UnavailableHere, unknown_context_error
+from .shared import (
+    ACCOUNT_ID,
+    REGION_NAME,
+    ConfigError,
+    ContextValueError,
+    UnavailableHere,
+    unknown_context_error,
+)
 from .thumbnails import ThumbnailsStack
 from .websocket_api import WebSocketApiStack
 
@@ -76,8 +83,6 @@ COMPLIANCE_PACKS: dict[str, type[NagPack]] = {
 # Context the app itself reads; every other key belongs to a stack (its CONTEXT_KEYS) or to CDK.
 # ``env`` names a config/<env>.json file (stacks/environments.py).
 APP_KEYS = ("account", "region", "stacks", POLICY_ENGINES, ENV, COMPLIANCE)
-_ACCOUNT = re.compile(r"^\d{12}$")
-_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 
 
 def context_keys() -> dict[str, frozenset[str]]:
@@ -131,8 +136,8 @@ def build_app(*, context: Mapping[str, Any] | None = None, outdir: str | None = 
     )
     if problem is not None:
         raise ConfigError(problem)
-    account = _env_value(app, "account", _ACCOUNT, "a 12-digit AWS account id")
-    region = _env_value(app, "region", _REGION, "a region name such as eu-west-1")
+    account = _env_value(app, "account", ACCOUNT_ID, "a 12-digit AWS account id")
+    region = _env_value(app, "region", REGION_NAME, "a region name such as eu-west-1")
     env = Environment(account=account, region=region) if account or region else None
     names = selected_stacks(_env_value(app, "stacks", None, ""))
     engines = str(app.node.try_get_context(POLICY_ENGINES) or "nag")

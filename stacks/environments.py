@@ -20,7 +20,13 @@ from typing import Any
 
 from constructs import Construct
 
-from .shared import ConfigError, ContextValueError, unknown_context_error
+from .shared import (
+    ACCOUNT_ID,
+    REGION_NAME,
+    ConfigError,
+    ContextValueError,
+    unknown_context_error,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = ROOT / "config"
@@ -28,8 +34,6 @@ CONFIG_DIR = ROOT / "config"
 # The context key that selects a file.
 ENV = "env"
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
-_ACCOUNT = re.compile(r"^\d{12}$")
-_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 # A file's own keys, which pin the environment rather than configure a stack.
 _PLACE = ("account", "region")
 
@@ -114,8 +118,8 @@ def load_environment(
     problem = unknown_context_error(context, stack_keys, app_keys)
     if problem is not None:
         raise ConfigError(f"{label}: {problem.removeprefix('context ')}")
-    account = _place(label, context, "account", _ACCOUNT, "a 12-digit AWS account id")
-    region = _place(label, context, "region", _REGION, "a region name such as eu-west-1")
+    account = _place(label, context, "account", ACCOUNT_ID, "a 12-digit AWS account id")
+    region = _place(label, context, "region", REGION_NAME, "a region name such as eu-west-1")
     rest = {k: v for k, v in context.items() if k not in _PLACE}
     return EnvironmentFile(name, label, account, region, rest)
 

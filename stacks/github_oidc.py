@@ -17,7 +17,7 @@ from aws_cdk import CfnOutput, Duration, Environment, RemovalPolicy, Stack, Toke
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from .shared import ConfigError, ContextConfig, consolidate_props
+from .shared import ACCOUNT_ID, REGION_NAME, ConfigError, ContextConfig, consolidate_props
 
 GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
 _CLAIM = "token.actions.githubusercontent.com"
@@ -37,8 +37,6 @@ _REPOSITORY = re.compile(r"^[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}/(?!\.\.?$)[A-Za-z
 _BRANCH = re.compile(r"^(?!/)(?!.*(?:\.\.|//|@\{))[A-Za-z0-9._/-]{1,255}(?<![/.])$")
 _ENVIRONMENT = re.compile(r"^[A-Za-z0-9_.-]{1,255}$")
 _QUALIFIER = re.compile(r"^[a-z0-9]{1,10}$")
-_ACCOUNT = re.compile(r"^\d{12}$")
-_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 
 
 def subject(
@@ -89,9 +87,9 @@ def bootstrap_role_arns(
     arns = []
     for env in environments:
         account, region = env.account, env.region
-        if not (isinstance(account, str) and _ACCOUNT.match(account)):
+        if not (isinstance(account, str) and ACCOUNT_ID.match(account)):
             raise ConfigError(f"deploy_to account={account!r}: expected a 12-digit account id")
-        if not (isinstance(region, str) and _REGION.match(region)):
+        if not (isinstance(region, str) and REGION_NAME.match(region)):
             raise ConfigError(f"deploy_to region={region!r}: expected a region such as eu-west-1")
         arns += [
             f"arn:{partition}:iam::{account}:role/cdk-{qualifier}-{kind}-role-{account}-{region}"

@@ -38,7 +38,9 @@ from .bundling import (
 )
 from .bundling import _WheelsAndSources as _WheelsAndSources  # bench/lambda_bundling.py
 from .checks import (
+    ACCOUNT_ID,
     FARGATE_MEMORY_MIB,
+    REGION_NAME,
     S3_BUCKET_NAME,
     ConfigError,
     UnavailableHere,
@@ -111,6 +113,7 @@ from .storage import (
 
 __all__ = [
     "ACCESS_LOGS_BY_BUCKET_POLICY",
+    "ACCOUNT_ID",
     "CONCERNS",
     "CONTAINER_ENDPOINTS",
     "DEFAULT_LOG_RETENTION",
@@ -121,6 +124,7 @@ __all__ = [
     "LAMBDA_PYTHON",
     "POWERTOOLS_LAYER_ACCOUNT",
     "POWERTOOLS_LAYER_VERSION",
+    "REGION_NAME",
     "REMOVAL_OWNED",
     "REQUIREMENTS",
     "S3_BUCKET_NAME",

@@ -33,7 +33,10 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _ARN = re.compile(r"^arn:aws(-[a-z]+)*:([a-z0-9-]+):([a-z0-9-]*):(\d{12})?:(.+)$")
 
 
-_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+# An AWS account id and a region name, as the app, the environment files and the OIDC role read
+# them: one spelling of each.
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+REGION_NAME = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 
 
 _ZONE = re.compile(r"^([a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d)([a-z])$")

@@ -13,6 +13,7 @@ from aws_cdk import RemovalPolicy
 from constructs import Construct
 
 from .checks import (
+    ACCOUNT_ID,
     ConfigError,
     arn_error,
     cidr_error,
@@ -29,9 +30,6 @@ _REMOVAL_POLICIES = {
     "retain": RemovalPolicy.RETAIN,
     "destroy": RemovalPolicy.DESTROY,
 }
-
-
-_ACCOUNT = re.compile(r"^\d{12}$")
 
 
 class ContextValueError(ConfigError):
@@ -219,7 +217,7 @@ class ContextConfig:
 
     def get_account_ids(self, key: str) -> list[str]:
         return self._get_checked_list(
-            key, [], lambda v: None if _ACCOUNT.match(v) else "12-digit AWS account ids"
+            key, [], lambda v: None if ACCOUNT_ID.match(v) else "12-digit AWS account ids"
         )
 
     def get_origins(self, key: str) -> list[str]:
