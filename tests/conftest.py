@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, settings
 from moto.core.config import default_user_config
 
 from stacks.app import COMPLIANCE, COMPLIANCE_PACKS, POLICY_ENGINES, build_app
-from tests.support import SELECTED, Synth
+from tests.support import SELECTED, Synth, synthesize
 
 pytest_plugins = ["tests.mypy_beside"]
 
@@ -60,13 +60,7 @@ def _synthesize(outdir: Path) -> Synth:
             COMPLIANCE: ",".join(COMPLIANCE_PACKS),
         },
     )
-    try:
-        app.synth()
-    except RuntimeError as err:
-        if "ValidationFailed" not in str(err):
-            raise
-        return Synth(outdir, str(err))
-    return Synth(outdir, None)
+    return synthesize(app, outdir)
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_cdk import App
 from aws_cdk.assertions import Template
 from aws_lambda_powertools.utilities import parameters
 
@@ -52,6 +53,19 @@ class Synth:
     def nag_report(self) -> dict[str, Any]:
         path = self.outdir / "validation-report.json"
         return dict(json.loads(path.read_text())) if path.exists() else {"pluginReports": []}
+
+
+def synthesize(app: App, outdir: Path) -> Synth:
+    """Synthesize ``app`` into ``outdir``. A policy-engine finding does not stop it: the templates
+    are written before validation, so the tests that read them still run, and the finding is kept
+    as ``Synth.error`` for the nag tests to report. Any other error is raised."""
+    try:
+        app.synth()
+    except RuntimeError as err:
+        if "ValidationFailed" not in str(err):
+            raise
+        return Synth(outdir, str(err))
+    return Synth(outdir, None)
 
 
 def normalize(template: dict[str, Any]) -> Any:

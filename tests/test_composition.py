@@ -33,7 +33,7 @@ from stacks.serverless_api import ServerlessApi
 from stacks.shared import ConfigError
 from stacks.thumbnails import ThumbnailPipeline
 from stacks.websocket_api import WebSocketApi
-from tests.support import ROOT
+from tests.support import ROOT, synthesize
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
@@ -141,13 +141,7 @@ def assembly(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str | None
         Stack(app, "Existing", env=Environment(account=ACCOUNT, region=REGION))
     )
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    try:
-        app.synth()
-    except RuntimeError as err:
-        if "ValidationFailed" not in str(err):
-            raise
-        return outdir, str(err)
-    return outdir, None
+    return outdir, synthesize(app, outdir).error
 
 
 def _findings(outdir: Path, stack: str) -> list[str]:

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from stacks.app import build_app
-from tests.support import ROOT, SELECTED, Synth
+from tests.support import ROOT, SELECTED, Synth, synthesize
 
 ACCOUNT = "123456789012"
 ENVIRONMENTS: dict[str, dict[str, str]] = {
@@ -37,13 +37,7 @@ def env_synth(
     env = ENVIRONMENTS[request.param]
     outdir = tmp_path_factory.mktemp(request.param)
     app = build_app(outdir=str(outdir), context={**env, "stacks": ",".join(SELECTED)})
-    try:
-        app.synth()
-    except RuntimeError as err:
-        if "ValidationFailed" not in str(err):
-            raise
-        return env, Synth(outdir, str(err))
-    return env, Synth(outdir, None)
+    return env, synthesize(app, outdir)
 
 
 def _manifest(synth: Synth) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from stacks.app import (
 )
 from stacks.github_oidc import GitHubOidcRole, subject
 from stacks.shared import ConfigError
-from tests.support import ROOT, Synth
+from tests.support import ROOT, Synth, synthesize
 
 TOOLS = "333333333333"
 CONNECTION = (
@@ -51,13 +51,7 @@ GUARD = "cdk-validator-cfnguard"
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     outdir = tmp_path_factory.mktemp("delivery")
     app = build_app(outdir=str(outdir), context={**CONTEXT, POLICY_ENGINES: "all"})
-    try:
-        app.synth()
-    except RuntimeError as err:
-        if "ValidationFailed" not in str(err):
-            raise
-        return Synth(outdir, str(err))
-    return Synth(outdir, None)
+    return synthesize(app, outdir)
 
 
 def _template(synth: Synth, stack: str) -> dict[str, Any]:
