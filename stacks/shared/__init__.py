@@ -10,6 +10,7 @@
 - ``functions``: the house Lambda function, its Powertools layer, role and log group;
 - ``queues``: the dead-letter queue and the Lambda on-failure destination;
 - ``storage``: the secure table and bucket defaults and the access-log bucket;
+- ``options``: the option groups several constructs take, and the container image step;
 - ``network``: the flow-logged VPC, its endpoints and a stack's availability zones;
 - ``apigateway``: API Gateway's account-wide logging role.
 
@@ -82,6 +83,7 @@ from .functions import (
     POWERTOOLS_LAYER_ACCOUNT,
     POWERTOOLS_LAYER_VERSION,
     function_role_and_logs,
+    powertools_environment,
     powertools_layer,
     python_function,
 )
@@ -91,6 +93,16 @@ from .network import (
     add_vpc_endpoints,
     flow_logged_vpc,
     stack_zones,
+)
+from .options import (
+    IMAGE_ASSET_EXCLUDE,
+    AlarmOptions,
+    Architecture,
+    FunctionOptions,
+    ImageOptions,
+    NetworkOptions,
+    container_image,
+    with_defaults,
 )
 from .props import (
     REMOVAL_OWNED,
@@ -107,6 +119,8 @@ from .queues import (
 from .storage import (
     ACCESS_LOGS_BY_BUCKET_POLICY,
     access_logs_bucket,
+    house_table,
+    logged_bucket,
     secure_bucket_props,
     secure_table_props,
 )
@@ -120,6 +134,7 @@ __all__ = [
     "ECS_AGENT_ENDPOINTS",
     "FARGATE_MEMORY_MIB",
     "GUARD_PLUGIN",
+    "IMAGE_ASSET_EXCLUDE",
     "LAMBDA_PLATFORM",
     "LAMBDA_PYTHON",
     "POWERTOOLS_LAYER_ACCOUNT",
@@ -130,10 +145,15 @@ __all__ = [
     "S3_BUCKET_NAME",
     "SECURE_BUCKET",
     "SECURE_TABLE",
+    "AlarmOptions",
     "Alarms",
+    "Architecture",
     "ConfigError",
     "ContextConfig",
     "ContextValueError",
+    "FunctionOptions",
+    "ImageOptions",
+    "NetworkOptions",
     "QueueFailureDestination",
     "SecureDefault",
     "UnavailableHere",
@@ -148,6 +168,7 @@ __all__ = [
     "cidr_error",
     "code_hash",
     "consolidate_props",
+    "container_image",
     "dead_letter_queue",
     "email_error",
     "ensure_alarm_topic",
@@ -164,11 +185,14 @@ __all__ = [
     "flow_logged_vpc",
     "function_graph",
     "function_role_and_logs",
+    "house_table",
     "install_dependencies",
     "lambda_code",
+    "logged_bucket",
     "merge_props",
     "nag_text",
     "origin_error",
+    "powertools_environment",
     "powertools_layer",
     "python_function",
     "schedule_error",
@@ -177,5 +201,6 @@ __all__ = [
     "stack_zones",
     "time_zone_error",
     "unknown_context_error",
+    "with_defaults",
     "zone_error",
 ]

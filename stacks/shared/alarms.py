@@ -12,9 +12,12 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from .checks import check, email_error
+
+_FIVE_MINUTES = Duration.minutes(5)
 
 
 def ensure_alarm_topic(
@@ -108,6 +111,39 @@ class Alarms:
         alarm.add_ok_action(self._action)
         self.alarms.append(alarm)
         return alarm
+
+    # The alarms every function and failure queue here gets, written once: a five-minute sum
+    # (a maximum for a queue's depth), alarming at the first event.
+    def function_errors(
+        self, id: str, function: lambda_.IFunction, description: str
+    ) -> cloudwatch.Alarm:
+        """``function`` raised an error or timed out in a five-minute window."""
+        metric = function.metric_errors(period=_FIVE_MINUTES, statistic="Sum")
+        return self.add(id, metric, threshold=1, description=description)
+
+    def function_throttles(
+        self, id: str, function: lambda_.IFunction, description: str
+    ) -> cloudwatch.Alarm:
+        """Lambda throttled ``function`` in a five-minute window."""
+        metric = function.metric_throttles(period=_FIVE_MINUTES, statistic="Sum")
+        return self.add(id, metric, threshold=1, description=description)
+
+    def delivery_failures(
+        self, id: str, function: lambda_.IFunction, description: str
+    ) -> cloudwatch.Alarm:
+        """Lambda could not deliver a failed asynchronous event to ``function``'s destination:
+        the one way such an event is lost, which the destination's own alarm cannot see."""
+        metric = function.metric(
+            "DestinationDeliveryFailures", period=_FIVE_MINUTES, statistic="Sum"
+        )
+        return self.add(id, metric, threshold=1, description=description)
+
+    def queue_depth(self, id: str, queue: sqs.IQueue, description: str) -> cloudwatch.Alarm:
+        """A message is waiting in ``queue`` (a dead-letter or failure queue)."""
+        metric = queue.metric_approximate_number_of_messages_visible(
+            period=_FIVE_MINUTES, statistic="Maximum"
+        )
+        return self.add(id, metric, threshold=1, description=description)
 
 
 def function_graph(title: str, function: lambda_.IFunction) -> cloudwatch.GraphWidget:

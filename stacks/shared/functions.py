@@ -146,3 +146,13 @@ def python_function(
             "permissions; X-Ray's own documentation grants them on *.",
         )
     return function
+
+
+def powertools_environment(service: str, namespace: str, level: str = "INFO") -> dict[str, str]:
+    """The Powertools settings every handler here reads: its service name (in logs and traces,
+    and the metrics' service dimension), its metrics namespace and its log level."""
+    return {
+        "POWERTOOLS_SERVICE_NAME": service,
+        "POWERTOOLS_METRICS_NAMESPACE": namespace,
+        "POWERTOOLS_LOG_LEVEL": level,
+    }

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy
@@ -12,8 +12,8 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from .exceptions import exempt, exempt_bucket_extras
-from .props import REMOVAL_OWNED, SECURE_BUCKET, consolidate_props
+from .exceptions import exempt, exempt_bucket_extras, exempt_table_backup, exempt_table_key
+from .props import REMOVAL_OWNED, SECURE_BUCKET, SECURE_TABLE, consolidate_props
 
 
 def secure_table_props(removal_policy: RemovalPolicy) -> dict[str, Any]:
@@ -101,4 +101,73 @@ def access_logs_bucket(
         guard="s3_bucket_default_encryption_kms_check",
     )
     exempt_bucket_extras(bucket, f"the access logs of {logs_of}, expired by a lifecycle rule")
+    return bucket
+
+
+def house_table(
+    scope: Construct,
+    id: str,
+    *,
+    keys: Mapping[str, Any],
+    owned: Mapping[str, str],
+    holds: str,
+    removal_policy: RemovalPolicy,
+    table_props: Mapping[str, Any] | None,
+) -> dynamodb.Table:
+    """The table recipe every pattern here shares: ``keys`` (partition and sort key, TTL
+    attribute: what the handler reads and writes, so ``owned`` with the reason) over the secure
+    defaults, the caller's ``table_props`` over both through the override contract, and the
+    table's key and backup exemptions, saying what it ``holds``."""
+    table = dynamodb.Table(
+        scope,
+        id,
+        **consolidate_props(
+            scope,
+            "table_props",
+            {**keys, **secure_table_props(removal_policy)},
+            table_props,
+            owned={**REMOVAL_OWNED, **owned},
+            secure=SECURE_TABLE,
+        ),
+    )
+    exempt_table_key(table, holds=holds)
+    exempt_table_backup(table, holds=holds)
+    return table
+
+
+def logged_bucket(
+    scope: Construct,
+    id: str,
+    *,
+    props: str,
+    defaults: Mapping[str, Any],
+    overrides: Mapping[str, Any] | None,
+    access_logs: Callable[[], s3.IBucket],
+    log_prefix: str,
+    removal_policy: RemovalPolicy,
+    encryption_reason: str,
+) -> s3.Bucket:
+    """The data-bucket recipe every pattern here shares: the secure defaults, server access
+    logs to ``access_logs()`` under ``log_prefix`` (called only when the caller's ``props`` name
+    no log bucket of their own, so none is created for nothing), ``defaults`` and the caller's
+    props over them through the override contract, and the SSE-S3 exemption with its reason."""
+    logging: dict[str, Any] = {}
+    if "server_access_logs_bucket" not in (overrides or {}):
+        logging = {
+            "server_access_logs_bucket": access_logs(),
+            "server_access_logs_prefix": log_prefix,
+        }
+    bucket = s3.Bucket(
+        scope,
+        id,
+        **consolidate_props(
+            scope,
+            props,
+            {**secure_bucket_props(removal_policy), **logging, **defaults},
+            overrides,
+            owned=REMOVAL_OWNED,
+            secure=SECURE_BUCKET,
+        ),
+    )
+    exempt(bucket, encryption_reason, guard="s3_bucket_default_encryption_kms_check")
     return bucket
