@@ -189,6 +189,31 @@ def rest_proxy_event(
     }
 
 
+def websocket_event(
+    route: str, connection_id: str, body: str | None = None, **context: Any
+) -> dict[str, Any]:
+    """The event API Gateway sends the chat handler for ``route`` on one connection (stage v1);
+    ``context`` adds to the request context (``authorizer={...}`` as $connect's authorizer set)."""
+    event_type = {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}.get(route, "MESSAGE")
+    event: dict[str, Any] = {
+        "requestContext": {
+            "routeKey": route,
+            "eventType": event_type,
+            "connectionId": connection_id,
+            "requestId": f"req-{connection_id}",
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "stage": "v1",
+            "apiId": "abc123",
+            "identity": {"sourceIp": "127.0.0.1"},
+            **context,
+        },
+        "isBase64Encoded": False,
+    }
+    if body is not None:
+        event["body"] = body
+    return event
+
+
 def throttled_operations(alarm: dict[str, Any], table_id: str) -> set[str]:
     """The DynamoDB operations a metric-math throttles alarm sums, after checking that each input
     is ThrottledRequests of ``table_id`` (Sum, 5 minutes) and that the sum is what alarms."""

@@ -33,6 +33,7 @@ from tests.support import (
     create_connections_table,
     handler_package,
     rest_proxy_event,
+    websocket_event,
 )
 
 RUNTIME = frozenset(
@@ -128,24 +129,9 @@ CALLBACK_URL = "https://abc123.execute-api.us-east-1.amazonaws.com/v1"
 
 
 def _ws_event(route: str, connection_id: str, body: Any = None, **extra: Any) -> dict[str, Any]:
-    event_type = {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}.get(route, "MESSAGE")
-    event: dict[str, Any] = {
-        "requestContext": {
-            "routeKey": route,
-            "eventType": event_type,
-            "connectionId": connection_id,
-            "requestId": f"req-{connection_id}",
-            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
-            "stage": "v1",
-            "apiId": "abc123",
-            "identity": {"sourceIp": "127.0.0.1"},
-            **extra,
-        },
-        "isBase64Encoded": False,
-    }
-    if body is not None:
-        event["body"] = json.dumps(body)
-    return event
+    return websocket_event(
+        route, connection_id, None if body is None else json.dumps(body), **extra
+    )
 
 
 class _Gone:

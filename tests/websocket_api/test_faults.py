@@ -29,6 +29,7 @@ from tests.support import (
     LambdaContext,
     create_connections_table,
     handler_package,
+    websocket_event,
 )
 
 TABLE, INDEX = "faults-chat", "by-room"
@@ -47,22 +48,10 @@ MEMBERS = ("alice", "bob", "carol")
 
 
 def _event(route: str, connection_id: str, body: Any = None) -> dict[str, Any]:
-    event_type = {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}.get(route, "MESSAGE")
-    event: dict[str, Any] = {
-        "requestContext": {
-            "routeKey": route,
-            "eventType": event_type,
-            "connectionId": connection_id,
-            "requestId": f"req-{connection_id}",
-            "stage": "v1",
-            "apiId": "abc123",
-            "authorizer": {"userId": connection_id, "principalId": connection_id},
-        },
-        "isBase64Encoded": False,
-    }
-    if body is not None:
-        event["body"] = json.dumps(body)
-    return event
+    """A member's event, as the $connect authorizer let them in (their id is their user)."""
+    text = None if body is None else json.dumps(body)
+    user = {"userId": connection_id, "principalId": connection_id}
+    return websocket_event(route, connection_id, text, authorizer=user)
 
 
 def _frames(data: bytes) -> list[dict[str, Any]]:

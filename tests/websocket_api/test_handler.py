@@ -18,7 +18,13 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 from moto import mock_aws
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 
-from tests.support import ROOT, LambdaContext, create_connections_table, handler_package
+from tests.support import (
+    ROOT,
+    LambdaContext,
+    create_connections_table,
+    handler_package,
+    websocket_event,
+)
 
 TABLE = "chat-connections-test"
 INDEX = "by-room"
@@ -86,23 +92,7 @@ def management(table: Any, chat: ModuleType, monkeypatch: pytest.MonkeyPatch) ->
     return fake
 
 
-def _event(route: str, connection_id: str, body: str | None = None, **extra: Any) -> dict[str, Any]:
-    event_type = {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}.get(route, "MESSAGE")
-    request: dict[str, Any] = {
-        "routeKey": route,
-        "eventType": event_type,
-        "connectionId": connection_id,
-        "requestId": f"req-{connection_id}",
-        "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
-        "stage": "v1",
-        "apiId": "abc123",
-        "identity": {"sourceIp": "127.0.0.1"},
-        **extra,
-    }
-    event: dict[str, Any] = {"requestContext": request, "isBase64Encoded": False}
-    if body is not None:
-        event["body"] = body
-    return event
+_event = websocket_event
 
 
 @pytest.fixture
